@@ -1,0 +1,77 @@
+/**
+ * Keys every plugin of a kind accepts, merged into each plugin's own schema by the loader.
+ * Names and 0/1 flags follow the original tool's job files.
+ */
+import { z } from 'zod';
+import { count, flag, text } from './fields.js';
+
+export const DEFAULT_KEY_TEMPLATE = '{id}/{timestamp}/{file}';
+
+const id = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" (it becomes part of storage keys)')
+  .describe('Identifier, unique within its list; sources use it as their folder on the destinations.');
+
+export const Compression = z.enum(['zstd', 'gzip', 'none']).describe('Compression of each dump before encryption.');
+export type Compression = z.infer<typeof Compression>;
+
+export const EncryptionSettings = {
+  passphrase: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Passphrase for OpenPGP symmetric encryption (gpg --symmetric compatible). Secret: prefer passphrase_file or ${ENV}.'),
+  recipients: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .transform((v) => (Array.isArray(v) ? v : [v]))
+    .optional()
+    .describe(
+      'Encrypt to these OpenPGP public keys instead of a passphrase: armored key text, a path to an armored/binary key file, or a key id/fingerprint from the local gpg keyring.',
+    ),
+  encryption: z
+    .enum(['openpgp', 'none'])
+    .optional()
+    .describe('"none" stores dumps unencrypted (a warning is logged). Default: openpgp with passphrase or recipients.'),
+  compression: Compression.optional(),
+  compression_level: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(19)
+    .optional()
+    .describe('Compression level: zstd 1-19 (default 3), gzip 1-9 (default 6).'),
+};
+
+export const SourceCommon = z.object({
+  id,
+  type: text('Source type.'),
+  name: z.string().optional().describe('Description of what is backed up, for reports.'),
+  ...EncryptionSettings,
+  compress_only: flag('Original tool: 1 means gzip and no encryption.').optional(),
+  tmpdir: z.string().min(1).optional().describe('Temporary directory for this source (credentials files, spools).'),
+});
+export type SourceCommon = z.output<typeof SourceCommon>;
+
+export const DestinationCommon = z.object({
+  id,
+  type: text('Destination type.'),
+  name: z.string().optional().describe('Description, for reports.'),
+  retention_copies: count('Keep this many newest runs of each source.', 1).optional(),
+  retention_days: count('Remove runs older than this many days.', 1).optional(),
+  key_template: z
+    .string()
+    .optional()
+    .describe('Key layout on this destination; placeholders {id} {hostname} {timestamp} {date} {file}. Default: {id}/{timestamp}/{file}.'),
+});
+export type DestinationCommon = z.output<typeof DestinationCommon>;
+
+export const NotificationCommon = z.object({
+  id: id.optional().describe('Identifier used in logs; defaults to the type and position.'),
+  type: text('Notification type.'),
+  name: z.string().optional().describe('Description, for logs.'),
+  notify_on_start: flag('Send an event when a source starts.').optional(),
+  notify_on_success: flag('Send an event when a source succeeds (and the run summary when all did).').optional(),
+  notify_on_failure: flag('Send an event when a source or the run fails.').optional(),
+  timeout_seconds: z.coerce.number().positive().max(300).optional().describe('Give up on this channel after this long (default 30).'),
+});
+export type NotificationCommon = z.output<typeof NotificationCommon>;

@@ -1,0 +1,67 @@
+/**
+ * The job file's root schema and the loaded, validated Job the runner works from.
+ */
+import { z } from 'zod';
+import { Compression, EncryptionSettings } from './common.js';
+import type { JobInfo } from '../plugin.js';
+import type { SourcePlugin } from '../sources/types.js';
+import type { DestinationPlugin } from '../destinations/types.js';
+import type { NotificationPlugin } from '../notifications/types.js';
+import type { SourceCommon, DestinationCommon, NotificationCommon } from './common.js';
+
+const PluginList = z.array(z.record(z.string(), z.unknown()));
+
+/** Root keys. `sources`, `destinations` and `notifications` items are validated per plugin type. */
+export const JobRootShape = {
+  hostname: z.string().min(1).optional().describe("Host name used in key templates and reports (default: this machine's)."),
+  tmpdir: z.string().min(1).optional().describe('Temporary area for credentials files and spools (default /var/tmp).'),
+  modules: z
+    .array(z.string())
+    .optional()
+    .describe('Original tool: Python modules to load. Accepted and checked; not needed (every plugin is built in).'),
+  state_dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Where locks and run history live (default /var/lib/backup-runner when writable, else $XDG_STATE_HOME/backup-runner).'),
+  run_as_user: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Refuse to run unless the current user is this one (the original expected "backups"; RUN_AS_USER also sets it).'),
+  key_template: z
+    .string()
+    .optional()
+    .describe('Default key layout for every destination: {id} {hostname} {timestamp} {date} {file}.'),
+  ...EncryptionSettings,
+  compression: Compression.optional().describe('Default compression for sources that do not set one (default zstd).'),
+  sources: PluginList.min(1, 'list at least one source').describe('What to back up.'),
+  destinations: PluginList.min(1, 'list at least one destination').describe('Where to store the backups.'),
+  notifications: PluginList.optional().describe('Who to tell about the result.'),
+};
+
+export const JobRoot = z.strictObject(JobRootShape);
+export type JobRoot = z.output<typeof JobRoot>;
+
+export interface LoadedPlugin<Plugin, Options> {
+  /** JSON path in the job file, e.g. `sources[1]`. */
+  path: string;
+  plugin: Plugin;
+  options: Options;
+}
+
+export type LoadedSource = LoadedPlugin<SourcePlugin, SourceCommon & Record<string, unknown>>;
+export type LoadedDestination = LoadedPlugin<DestinationPlugin, DestinationCommon & Record<string, unknown>>;
+export type LoadedNotification = LoadedPlugin<NotificationPlugin, NotificationCommon & Record<string, unknown> & { id: string }>;
+
+export interface Job {
+  info: JobInfo;
+  root: JobRoot;
+  tmpdir: string;
+  stateDir: string;
+  sources: LoadedSource[];
+  destinations: LoadedDestination[];
+  notifications: LoadedNotification[];
+  /** Non-fatal remarks from loading (legacy keys, inferred types, unknown modules). */
+  warnings: string[];
+}

@@ -1,0 +1,216 @@
+/**
+ * Job file → Job: parse (JSON with comments), resolve `${ENV}` and `_file` secrets, apply the
+ * original tool's conventions, validate every item against its plugin's schema, and collect
+ * every problem with its JSON path before failing.
+ */
+import { readFileSync, accessSync, mkdirSync, constants as fsConstants } from 'node:fs';
+import { hostname as osHostname, homedir } from 'node:os';
+import { basename, extname, join, resolve as resolvePath } from 'node:path';
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { SECRET_KEYS, redactor as globalRedactor, type Redactor } from '../secrets.js';
+import { sourcePlugins } from '../sources/registry.js';
+import { destinationPlugins } from '../destinations/registry.js';
+import { notificationPlugins } from '../notifications/registry.js';
+import type { AnyObjectSchema } from '../plugin.js';
+import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js';
+import { JobRoot, type Job, type LoadedDestination, type LoadedNotification, type LoadedSource } from './job.js';
+import { parseJsonc } from './jsonc.js';
+import { applyCompressOnly, checkModules, inferNotificationType } from './legacy.js';
+import { allTypeNames, findPlugin, keysAt, pluginSchema, zodProblems } from './validate.js';
+import { jobBaseDir, resolveJobTree } from './resolve.js';
+import { didYouMean } from './nearest.js';
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  redactor?: Redactor;
+  /** Label used in messages instead of the path (the embedded quickstart job). */
+  label?: string;
+}
+
+/** A job file that failed validation; carries the notifications that did validate, so they can be told. */
+export class JobFileError extends ConfigError {
+  constructor(
+    problems: ConfigProblem[],
+    readonly notifications: LoadedNotification[] = [],
+    readonly jobPath?: string,
+  ) {
+    super(problems);
+  }
+}
+
+export function allSecretKeys(): Set<string> {
+  const keys = new Set(SECRET_KEYS);
+  for (const plugin of [...sourcePlugins, ...destinationPlugins, ...notificationPlugins]) {
+    for (const key of plugin.secrets ?? []) keys.add(key);
+  }
+  return keys;
+}
+
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const system = '/var/lib/backup-runner';
+  try {
+    mkdirSync(system, { recursive: true, mode: 0o700 });
+    accessSync(system, fsConstants.W_OK);
+    return system;
+  } catch {
+    const base = env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state');
+    return join(base, 'backup-runner');
+  }
+}
+
+export function loadJobFile(path: string, options: LoadOptions = {}): Job {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new JobFileError([{ path: '', message: `cannot read job file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
+  }
+  const label = options.label ?? path;
+  return loadJobText(text, { ...options, label }, path === '<embedded>' ? path : resolvePath(path));
+}
+
+export function loadJobText(text: string, options: LoadOptions, jobPath: string): Job {
+  const env = options.env ?? process.env;
+  const redactor = options.redactor ?? globalRedactor;
+  const label = options.label ?? jobPath;
+  const raw = parseJsonc(text, label);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new JobFileError([{ path: '', message: 'the job file must hold a JSON object' }]);
+  }
+  const baseDir = jobPath === '<embedded>' ? process.cwd() : jobBaseDir(jobPath);
+  const { tree, problems } = resolveJobTree(raw, { env, baseDir, secretKeys: allSecretKeys(), redactor });
+  const warnings: string[] = [];
+
+  const rootResult = JobRoot.safeParse(tree);
+  if (!rootResult.success) {
+    problems.push(...zodProblems(rootResult.error, [], (p) => keysAt(JobRoot, p)));
+    // Still try the notifications, so a broken job file can be reported to them.
+    const notifications = Array.isArray((tree as { notifications?: unknown }).notifications)
+      ? loadNotifications((tree as { notifications: Record<string, unknown>[] }).notifications, [], warnings)
+      : [];
+    throw new JobFileError(problems, notifications, jobPath);
+  }
+  const root = rootResult.data;
+
+  const knownTypes = new Set(allTypeNames([...sourcePlugins, ...destinationPlugins, ...notificationPlugins]));
+  for (const module of checkModules(root.modules ?? [], knownTypes)) {
+    warnings.push(`modules: "${module}" is not a known plugin; ignored (every plugin is built in)`);
+  }
+
+  const sources = loadItems<LoadedSource>('sources', root.sources, sourcePlugins, SourceCommon, problems);
+  for (const source of sources) {
+    const choice = applyCompressOnly(source.options, source.path, problems);
+    source.options.compression = (choice.compression ?? root.compression ?? 'zstd') as typeof source.options.compression;
+    source.options.encryption = (choice.encryption ?? root.encryption ?? 'openpgp') as typeof source.options.encryption;
+    source.options.compression_level ??= root.compression_level;
+    if (source.options.encryption === 'openpgp') {
+      source.options.passphrase ??= root.passphrase;
+      source.options.recipients ??= root.recipients;
+      if (!source.options.passphrase && !source.options.recipients) {
+        problems.push({
+          path: source.path,
+          message: 'no encryption key: set passphrase (or passphrase_file), recipients, or "encryption": "none" to store it unencrypted',
+        });
+      }
+    }
+  }
+  const destinations = loadItems<LoadedDestination>('destinations', root.destinations, destinationPlugins, DestinationCommon, problems);
+  for (const destination of destinations) destination.options.key_template ??= root.key_template;
+  const notifications = loadNotifications(root.notifications ?? [], problems, warnings);
+
+  checkUniqueIds('sources', sources, problems);
+  checkUniqueIds('destinations', destinations, problems);
+  checkUniqueIds('notifications', notifications, problems);
+
+  if (problems.length > 0) throw new JobFileError(problems, notifications, jobPath);
+
+  const name = jobPath === '<embedded>' ? 'quickstart' : basename(jobPath, extname(jobPath));
+  return {
+    info: { path: jobPath, name, hostname: root.hostname ?? osHostname() },
+    root,
+    tmpdir: root.tmpdir ?? '/var/tmp',
+    stateDir: root.state_dir ?? defaultStateDir(env),
+    sources,
+    destinations,
+    notifications,
+    warnings,
+  };
+}
+
+interface KindPlugin {
+  type: string;
+  aliases?: readonly string[];
+  options: AnyObjectSchema;
+  retired?: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  problems?(options: any): { key: string; message: string }[];
+}
+
+function loadItems<Loaded extends { path: string; plugin: unknown; options: unknown }>(
+  kind: string,
+  items: readonly Record<string, unknown>[],
+  plugins: readonly KindPlugin[],
+  common: AnyObjectSchema,
+  problems: ConfigProblem[],
+): Loaded[] {
+  const loaded: Loaded[] = [];
+  items.forEach((item, index) => {
+    const path = `${kind}[${index}]`;
+    const type = item.type;
+    if (typeof type !== 'string' || type === '') {
+      problems.push({ path: `${path}.type`, message: `required (one of: ${allTypeNames(plugins).join(', ')})` });
+      return;
+    }
+    const plugin = findPlugin(plugins, type);
+    if (!plugin) {
+      problems.push({ path: `${path}.type`, message: `unknown ${kind.slice(0, -1)} type "${type}"${didYouMean(type, allTypeNames(plugins))}` });
+      return;
+    }
+    if (plugin.retired) {
+      problems.push({ path: `${path}.type`, message: plugin.retired });
+      return;
+    }
+    const schema = pluginSchema(common, plugin);
+    const result = schema.safeParse(item);
+    if (!result.success) {
+      problems.push(...zodProblems(result.error, [kind, index], (p) => keysAt(schema, p)));
+      return;
+    }
+    for (const problem of plugin.problems?.(result.data) ?? []) {
+      problems.push({ path: problem.key ? `${path}.${problem.key}` : path, message: problem.message });
+    }
+    loaded.push({ path, plugin, options: result.data } as unknown as Loaded);
+  });
+  return loaded;
+}
+
+function loadNotifications(items: readonly Record<string, unknown>[], problems: ConfigProblem[], warnings: string[]): LoadedNotification[] {
+  const withTypes = items.map((item, index) => {
+    if (item && typeof item === 'object' && item.type === undefined) {
+      const inferred = inferNotificationType(item);
+      if (inferred) {
+        warnings.push(`notifications[${index}]: no "type"; treated as "${inferred}" from its keys`);
+        return { ...item, type: inferred };
+      }
+    }
+    return item;
+  });
+  const loaded = loadItems<LoadedNotification>('notifications', withTypes, notificationPlugins, NotificationCommon, problems);
+  for (const n of loaded) {
+    const index = Number(/\[(\d+)\]/.exec(n.path)?.[1] ?? 0);
+    n.options.id ??= `${n.plugin.type}-${index + 1}`;
+  }
+  return loaded;
+}
+
+function checkUniqueIds(kind: string, items: readonly { path: string; options: { id?: string } }[], problems: ConfigProblem[]): void {
+  const seen = new Map<string, string>();
+  for (const item of items) {
+    const id = item.options.id;
+    if (!id) continue;
+    const first = seen.get(id);
+    if (first) problems.push({ path: `${item.path}.id`, message: `"${id}" is already used by ${first}` });
+    else seen.set(id, item.path);
+  }
+  void kind;
+}

@@ -1,0 +1,133 @@
+/**
+ * `local`: a folder on this machine. Atomic put: write to a hidden temporary name in the
+ * target folder, fsync, rename, fsync the folder.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rmdir, stat, unlink, access, constants } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DestinationError, ObjectNotFoundError } from '../../errors.js';
+import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { LocalOptions } from './schema.js';
+
+const PARTIAL_MARK = '.partial-';
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export const localDestination = defineDestination({
+  type: 'local',
+  description: 'A folder on this machine (local disk, mounted NFS/SMB share, USB drive).',
+  options: LocalOptions,
+  create(options): Destination {
+    const root = resolve(options.path);
+    const doSync = options.fsync ?? true;
+    const fail = (message: string, cause?: unknown) => new DestinationError(message, { plugin: options.id, cause });
+    const pathOf = (key: string) => {
+      const full = resolve(root, key);
+      if (full !== root && !full.startsWith(root + sep)) throw fail(`key ${key} leaves the destination folder`);
+      return full;
+    };
+
+    async function ensureRoot(): Promise<void> {
+      try {
+        const s = await stat(root);
+        if (!s.isDirectory()) throw fail(`${root} is not a folder`);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        if (!options.create) throw fail(`${root} does not exist (is the drive mounted? set "create": 1 to create it)`);
+        await mkdir(root, { recursive: true, mode: 0o700 });
+      }
+    }
+
+    async function* walk(dir: string): AsyncIterable<StoredObject> {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        if (entry.isDirectory()) yield* walk(full);
+        else if (entry.isFile() && !entry.name.includes(PARTIAL_MARK)) {
+          const s = await stat(full);
+          yield { key: relative(root, full).split(sep).join('/'), size: s.size, lastModified: s.mtime };
+        }
+      }
+    }
+
+    return {
+      async check() {
+        await ensureRoot();
+        await access(root, constants.W_OK).catch((error: unknown) => {
+          throw fail(`${root} is not writable`, error);
+        });
+      },
+
+      async put(key, body, { signal }) {
+        await ensureRoot();
+        const target = pathOf(key);
+        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+        const temp = join(dirname(target), `.${target.split(sep).pop()}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`);
+        try {
+          await pipeline(body, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal });
+          if (doSync) await fsyncPath(temp);
+          await rename(temp, target);
+          if (doSync) await fsyncPath(dirname(target));
+          return { size: (await stat(target)).size };
+        } catch (error) {
+          await unlink(temp).catch(() => undefined);
+          throw error instanceof DestinationError ? error : fail(`storing ${key} failed: ${(error as Error).message}`, error);
+        }
+      },
+
+      async *list(prefix) {
+        // Walk only the deepest folder the prefix names, then filter by the full prefix.
+        const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+        for await (const object of walk(pathOf(folder))) {
+          if (object.key.startsWith(prefix)) yield object;
+        }
+      },
+
+      async get(key) {
+        const path = pathOf(key);
+        try {
+          const s = await stat(path);
+          if (!s.isFile()) throw new ObjectNotFoundError(key, { plugin: options.id });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key, { plugin: options.id });
+          throw error;
+        }
+        return createReadStream(path);
+      },
+
+      async delete(keys) {
+        for (const key of keys) {
+          const path = pathOf(key);
+          await unlink(path).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw fail(`deleting ${key} failed: ${error.message}`, error);
+          });
+          // Remove run folders left empty, never the root itself.
+          let dir = dirname(path);
+          while (dir !== root && dir.startsWith(root + sep)) {
+            try {
+              await rmdir(dir);
+            } catch {
+              break;
+            }
+            dir = dirname(dir);
+          }
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,77 @@
+/**
+ * Logging through pino. Every line passes through the redactor before it is written, so a
+ * secret that reaches a log call by accident (in an error from a library, say) is masked.
+ * Text format: readable lines for terminals and cron mail; json: one object per line.
+ */
+import { Writable } from 'node:stream';
+import { pino, type Logger as PinoLogger, type Level } from 'pino';
+import { redact } from './secrets.js';
+
+export type Logger = PinoLogger;
+export type LogFormat = 'text' | 'json';
+
+export interface LoggerOptions {
+  level: Level | 'silent';
+  format: LogFormat;
+  /** Where lines go; stderr by default so `restore --to -` keeps stdout for data. */
+  destination?: NodeJS.WritableStream;
+  /** Receives each formatted, redacted line (the run report's log tail). */
+  onLine?: (line: string) => void;
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const OMIT = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
+
+export function formatTextLine(record: Record<string, unknown>): string {
+  const time = new Date(typeof record.time === 'number' ? record.time : Date.now()).toISOString().slice(11, 19);
+  const level = LEVEL_NAMES[Number(record.level)] ?? String(record.level);
+  const extras = Object.entries(record)
+    .filter(([k]) => !OMIT.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `${time} ${level.padEnd(5)} ${String(record.msg ?? '')}${extras ? ` ${extras}` : ''}`;
+}
+
+class RedactingSink extends Writable {
+  constructor(
+    private readonly out: NodeJS.WritableStream,
+    private readonly format: LogFormat,
+    private readonly onLine?: (line: string) => void,
+  ) {
+    super();
+  }
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, callback: (error?: Error | null) => void): void {
+    for (const raw of chunk.toString().split('\n')) {
+      if (!raw) continue;
+      const safe = redact(raw);
+      let line = safe;
+      if (this.format === 'text') {
+        try {
+          line = formatTextLine(JSON.parse(safe) as Record<string, unknown>);
+        } catch {
+          line = safe;
+        }
+      }
+      this.onLine?.(line);
+      this.out.write(`${line}\n`);
+    }
+    callback();
+  }
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  const sink = new RedactingSink(options.destination ?? process.stderr, options.format, options.onLine);
+  return pino(
+    {
+      level: options.level,
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.epochTime,
+      formatters: { level: (_label, number) => ({ level: number }) },
+      serializers: { err: (e: unknown) => (e instanceof Error ? e.message : String(e)) },
+    },
+    sink,
+  );
+}
+
+/** A logger that drops everything (tests, library use). */
+export const silentLogger: Logger = pino({ level: 'silent' });

@@ -1,0 +1,43 @@
+/**
+ * The shape every plugin (source, destination, notification) declares. A plugin is one unit:
+ * its zod options schema (every field described: the text becomes the JSON Schema and the
+ * docs), the secret keys it adds, and a factory. Plugin modules must be cheap to import:
+ * heavy SDKs are imported inside `create` or inside the instance's methods.
+ */
+import type { z } from 'zod';
+import type { Logger } from './log.js';
+
+export interface JobInfo {
+  /** Absolute path of the job file (or `<embedded>` for the quickstart default). */
+  path: string;
+  /** The job file's name without extension: used for locks, state and metric labels. */
+  name: string;
+  hostname: string;
+}
+
+export interface CreateContext {
+  job: JobInfo;
+  logger: Logger;
+}
+
+// A zod object schema of any shape; plugin option schemas are strict objects.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyObjectSchema = z.ZodObject<any>;
+
+export interface PluginDefinition<Schema extends AnyObjectSchema, Common, Instance> {
+  /** The job file's `type` string. */
+  type: string;
+  /** Other `type` strings accepted for this plugin (the original's names). */
+  aliases?: readonly string[];
+  /** One line for `backup schema` and the README. */
+  description: string;
+  /** The plugin's own keys; the kind's common keys (id, retention, notify_on_*) are merged in. */
+  options: Schema;
+  /** Keys of this plugin that hold secrets, besides the global list in secrets.ts. */
+  secrets?: readonly string[];
+  /** When set, loading a job with this type fails with this message (retired services). */
+  retired?: string;
+  /** Checks across keys that a schema cannot express; each problem names the key. */
+  problems?(options: z.output<Schema> & Common): { key: string; message: string }[];
+  create(options: z.output<Schema> & Common, ctx: CreateContext): Instance | Promise<Instance>;
+}

@@ -1,0 +1,78 @@
+/**
+ * What a run produced, as data: the pipeline fills it, history stores it, notifiers read it.
+ * Nothing in a report may hold a secret; texts pass through the redactor before they land here.
+ */
+
+export type RunStatus = 'running' | 'success' | 'warning' | 'failure';
+
+export interface ArtifactReport {
+  /** The source's own name for the dump, e.g. `etc.tar`, `shop.sql`. */
+  name: string;
+  /** The stored file name with every layer's suffix, e.g. `etc.tar.zst.gpg`. */
+  file: string;
+  /** Bytes the source produced, when known (not measured when the dumper pipes straight into the compressor). */
+  rawBytes?: number;
+  /** Bytes stored on each destination (after compression and encryption). */
+  storedBytes: number;
+  /** sha256 of the stored bytes, hex. */
+  sha256: string;
+}
+
+export interface RetentionReport {
+  kept: string[];
+  deleted: string[];
+  dryRun: boolean;
+  error?: string;
+}
+
+export interface DestinationReport {
+  id: string;
+  type: string;
+  status: 'success' | 'failure' | 'skipped';
+  error?: string;
+  /** Keys of the objects this run stored, manifest included. */
+  keys: string[];
+  storedBytes: number;
+  uploadSeconds: number;
+  retention?: RetentionReport;
+}
+
+export interface SourceReport {
+  id: string;
+  name: string;
+  type: string;
+  status: RunStatus;
+  /** The run id on the destinations: the run's start, `YYYYmmddHHMMSS` UTC. */
+  runKey: string;
+  startedAt: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  error?: string;
+  warnings: string[];
+  artifacts: ArtifactReport[];
+  destinations: DestinationReport[];
+  compression: string;
+  encryption: string;
+}
+
+export interface RunReport {
+  runId: string;
+  jobName: string;
+  jobPath: string;
+  hostname: string;
+  toolVersion: string;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt?: string;
+  durationSeconds?: number;
+  dryRun: boolean;
+  /** A failure that is not one source's: job file, lock, setup. */
+  error?: string;
+  sources: SourceReport[];
+  /** The last log lines (redacted), for failure notifications. */
+  logTail: string[];
+}
+
+export function totalStoredBytes(report: Pick<SourceReport, 'artifacts'>): number {
+  return report.artifacts.reduce((sum, a) => sum + a.storedBytes, 0);
+}

@@ -1,0 +1,40 @@
+/**
+ * `folder`: GNU tar of a path, streamed. tar's exit 1 ("file changed as we read it") is a
+ * warning, as GNU tar documents it; any other failure fails the artifact.
+ */
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { SourceError } from '../../errors.js';
+import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
+import { defineSource, type Artifact } from '../types.js';
+import { FolderOptions } from './schema.js';
+
+export const folderSource = defineSource({
+  type: 'folder',
+  description: 'A local file or folder, archived with GNU tar.',
+  options: FolderOptions,
+  create(options) {
+    const target = resolve(options.path);
+    const tarArgs = () => {
+      const args = ['-C', dirname(target), '-cf', '-'];
+      for (const pattern of options.excludes ?? []) args.push(`--exclude=${pattern}`);
+      args.push(`./${basename(target)}`);
+      return args;
+    };
+    const command = options.tar_command ?? 'tar';
+    const check = async () => {
+      await stat(target).catch((error: NodeJS.ErrnoException) => {
+        throw new SourceError(`cannot read ${target} (${error.code ?? error.message})`, { plugin: options.id });
+      });
+    };
+    return {
+      check,
+      async *open(ctx): AsyncIterable<Artifact> {
+        await check();
+        const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs()]] : [command, tarArgs()];
+        const tar = spawnProgram(cmd, args, { plugin: options.id, label: 'tar', warnOn: [1], signal: ctx.signal });
+        yield { name: `${options.id}.tar`, stream: stdoutOf(tar), done: tar.done, warnings: tar.warnings };
+      },
+    };
+  },
+});
