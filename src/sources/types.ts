@@ -39,6 +39,21 @@ export interface Source {
   open(ctx: SourceContext): AsyncIterable<Artifact>;
   /** Always called after `open` finished or failed: remove credentials files, snapshots, temporary instances. */
   cleanup?(ctx: SourceContext): Promise<void>;
+  /**
+   * `backup restore --to-database NAME`: load one restored (decrypted, decompressed) dump into
+   * a database. Must refuse a database that exists and is not empty unless `force`; creates
+   * the database only when it does not exist. Only database sources implement it.
+   */
+  restoreInto?(dump: Readable, target: RestoreTarget, ctx: SourceContext): Promise<void>;
+}
+
+export interface RestoreTarget {
+  /** The database to load the dump into. */
+  database: string;
+  /** Load into a non-empty database anyway. */
+  force: boolean;
+  /** The artifact's name (`db.shop.sql`), for sources with several dumps per run. */
+  artifactName: string;
 }
 
 export type SourcePlugin<Schema extends AnyObjectSchema = AnyObjectSchema> = PluginDefinition<Schema, SourceCommon, Source>;
