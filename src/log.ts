@@ -11,6 +11,7 @@ export type Logger = PinoLogger;
 export type LogFormat = 'text' | 'json';
 
 export interface LoggerOptions {
+  /** Lowest level written to the destination. Lines down to `info` still reach `onLine`. */
   level: Level | 'silent';
   format: LogFormat;
   /** Where lines go; stderr by default so `restore --to -` keeps stdout for data. */
@@ -32,10 +33,13 @@ export function formatTextLine(record: Record<string, unknown>): string {
   return `${time} ${level.padEnd(5)} ${String(record.msg ?? '')}${extras ? ` ${extras}` : ''}`;
 }
 
+const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
 class RedactingSink extends Writable {
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly format: LogFormat,
+    private readonly minLevel: number,
     private readonly onLine?: (line: string) => void,
   ) {
     super();
@@ -44,26 +48,28 @@ class RedactingSink extends Writable {
     for (const raw of chunk.toString().split('\n')) {
       if (!raw) continue;
       const safe = redact(raw);
-      let line = safe;
-      if (this.format === 'text') {
-        try {
-          line = formatTextLine(JSON.parse(safe) as Record<string, unknown>);
-        } catch {
-          line = safe;
-        }
+      let record: Record<string, unknown> = {};
+      try {
+        record = JSON.parse(safe) as Record<string, unknown>;
+      } catch {
+        // not JSON: written as it is
       }
-      this.onLine?.(line);
-      this.out.write(`${line}\n`);
+      const text = record.msg !== undefined ? formatTextLine(record) : safe;
+      this.onLine?.(text);
+      if (Number(record.level ?? 30) >= this.minLevel) this.out.write(`${this.format === 'text' ? text : safe}\n`);
     }
     callback();
   }
 }
 
 export function createLogger(options: LoggerOptions): Logger {
-  const sink = new RedactingSink(options.destination ?? process.stderr, options.format, options.onLine);
+  const minLevel = LEVEL_VALUES[options.level] ?? 30;
+  const sink = new RedactingSink(options.destination ?? process.stderr, options.format, minLevel, options.onLine);
+  // Produce info lines even when the terminal shows only warnings: they feed the log tail.
+  const produced = options.onLine && minLevel > 30 ? 'info' : options.level;
   return pino(
     {
-      level: options.level,
+      level: produced,
       base: undefined,
       timestamp: pino.stdTimeFunctions.epochTime,
       formatters: { level: (_label, number) => ({ level: number }) },

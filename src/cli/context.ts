@@ -1,0 +1,73 @@
+/** What every command shares: logger from -v/-d/--log-format, job loading, the run-as-user check. */
+import { userInfo } from 'node:os';
+import type { Job } from '../config/job.js';
+import { loadJobFile } from '../config/load.js';
+import { UsageError } from '../errors.js';
+import { createLogger, type Logger, type LogFormat } from '../log.js';
+
+export interface GlobalOptions {
+  verbose?: boolean;
+  debug?: boolean;
+  logFormat?: LogFormat;
+}
+
+export interface CommandLogger {
+  logger: Logger;
+  tail: () => string[];
+}
+
+const TAIL_LINES = 50;
+
+export function makeLogger(options: GlobalOptions): CommandLogger {
+  const lines: string[] = [];
+  const logger = createLogger({
+    level: options.debug ? 'debug' : options.verbose ? 'info' : 'warn',
+    format: options.logFormat ?? 'text',
+    onLine: (line) => {
+      lines.push(line);
+      if (lines.length > TAIL_LINES) lines.shift();
+    },
+  });
+  return { logger, tail: () => [...lines] };
+}
+
+/** The original expected to run as a dedicated user; opt-in here (run_as_user or RUN_AS_USER). */
+export function checkRunAsUser(job: Job, env: NodeJS.ProcessEnv = process.env): void {
+  const wanted = job.root.run_as_user ?? env.RUN_AS_USER;
+  if (!wanted) return;
+  const current = userInfo().username;
+  if (current !== wanted) {
+    throw new UsageError(
+      `this job runs as user "${wanted}" (${job.root.run_as_user ? 'run_as_user in the job file' : 'RUN_AS_USER'}), not "${current}": run it with sudo -H -u ${wanted} backup ${job.info.path}`,
+    );
+  }
+}
+
+export function loadJob(path: string, logger: Logger): Job {
+  const job = loadJobFile(path);
+  for (const warning of job.warnings) logger.warn(warning);
+  return job;
+}
+
+/** SIGINT/SIGTERM abort the run (uploads abort, temp files go, failure is reported); a second one exits at once. */
+export function abortOnSignals(logger: Logger): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const handler = (name: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      process.exit(130);
+    }
+    logger.error(`received ${name}: aborting the run`);
+    controller.abort(new Error(`received ${name}`));
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      process.off('SIGHUP', handler);
+    },
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * The command line: parse with commander, call the pipeline, map errors to exit codes.
+ * `backup [-v|-d] JOB` (the original's invocation) is the same as `backup run JOB`.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode, describeError, exitCodeFor } from '../errors.js';
+import { redact } from '../secrets.js';
+import { TOOL_VERSION } from '../version.js';
+import { commandRun } from './run.js';
+import { commandValidate, commandSchema } from './validate.js';
+import { commandList, commandRestore, commandVerify } from './restore.js';
+import { commandQuickstart } from './quickstart.js';
+import type { GlobalOptions } from './context.js';
+
+const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'restore', 'verify', 'quickstart', 'help']);
+
+function addLogOptions(command: Command): Command {
+  return command
+    .option('-v, --verbose', 'log progress (info level)')
+    .option('-d, --debug', 'log everything (debug level)')
+    .addOption(new Option('--log-format <format>', 'text lines or JSON lines').choices(['text', 'json']).default('text'));
+}
+
+function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('backup')
+    .description('Dump, compress, encrypt (OpenPGP), store, prune and report backups described by a JSON job file.')
+    .version(TOOL_VERSION)
+    .showHelpAfterError()
+    .exitOverride();
+
+  const run = addLogOptions(program.command('run').argument('<job>', 'job file (JSON; comments allowed)').description('run the job: back up every source to every destination'))
+    .option('--dry-run', 'load and check the job, test that sources and destinations are reachable, print the plan; store nothing')
+    .option('--only <ids>', 'run only these sources (comma separated ids)');
+  run.action(async (job: string, opts: GlobalOptions & { dryRun?: boolean; only?: string }) => setCode(await commandRun(job, opts)));
+
+  addLogOptions(program.command('validate').argument('<job>').description('check a job file; print every problem with its place'))
+    .action(async (job: string, opts: GlobalOptions) => setCode(await commandValidate(job, opts)));
+
+  program
+    .command('schema')
+    .description('print the JSON Schema of job files (for editors)')
+    .action(() => setCode(commandSchema()));
+
+  addLogOptions(program.command('list').argument('<job>').description('list the runs stored on each destination'))
+    .option('--source <id>', 'only this source')
+    .option('--destination <id>', 'only this destination')
+    .option('--json', 'machine-readable output')
+    .action(async (job: string, opts) => setCode(await commandList(job, opts)));
+
+  addLogOptions(program.command('restore').argument('<job>').description('download, decrypt and decompress a stored run'))
+    .requiredOption('--source <id>', 'the source to restore')
+    .option('--run <run>', 'latest, or a run timestamp YYYYmmddHHMMSS', 'latest')
+    .option('--destination <id>', 'restore from this destination (default: the first that has the run)')
+    .option('--to <dir>', 'folder to write the restored files to, or - for stdout')
+    .option('--extract', 'unpack tar archives into the --to folder')
+    .option('--to-database <name>', 'load a database dump into this database (refuses a non-empty one)')
+    .option('--force', 'with --to-database: load into a database that is not empty')
+    .option('--identity <file>', 'armored private key for recipient-encrypted backups (default: the gpg keyring); its passphrase from BACKUP_IDENTITY_PASSPHRASE')
+    .action(async (job: string, opts) => setCode(await commandRestore(job, opts)));
+
+  addLogOptions(program.command('verify').argument('<job>').description('check the newest run of each source: hashes, decryption, decompression, tar listing'))
+    .option('--source <id>', 'only this source')
+    .option('--destination <id>', 'only this destination')
+    .option('--identity <file>', 'armored private key for recipient-encrypted backups')
+    .action(async (job: string, opts) => setCode(await commandVerify(job, opts)));
+
+  addLogOptions(program.command('quickstart').description('demo: encrypted backup of the bundled examples/ folder to a local folder, then restore and compare'))
+    .option('--workdir <dir>', 'where the demo stores and restores', 'backup-quickstart')
+    .action(async (opts: GlobalOptions & { workdir: string }) => setCode(await commandQuickstart(opts)));
+
+  return program;
+}
+
+/** `backup -v job.json` → `backup run -v job.json`. */
+export function normaliseArgv(argv: readonly string[]): string[] {
+  const args = argv.slice(2);
+  const first = args.find((a) => !a.startsWith('-'));
+  const wantsTopLevel = args.some((a) => ['-h', '--help', '-V', '--version'].includes(a)) && !first;
+  if (first === undefined || KNOWN_COMMANDS.has(first) || wantsTopLevel) return [...argv];
+  return [...argv.slice(0, 2), 'run', ...args];
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(normaliseArgv(argv));
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    process.stderr.write(`backup: ${redact(describeError(error))}\n`);
+    return exitCodeFor(error);
+  }
+  return code;
+}

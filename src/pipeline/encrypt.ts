@@ -1,0 +1,153 @@
+/**
+ * OpenPGP encryption and decryption with openpgp.js, producing messages GnuPG 2.2 reads:
+ * binary (not armored), SEIPD v1 with AES-256, no AEAD. Passphrase (symmetric, like
+ * `gpg --symmetric`) or recipients' public keys.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { execa } from 'execa';
+import * as openpgp from 'openpgp';
+import { ConfigError, PipelineError } from '../errors.js';
+import { notFoundMessage } from './process.js';
+
+export type Encryption =
+  | { kind: 'passphrase'; passphrase: string }
+  | { kind: 'recipients'; keys: openpgp.PublicKey[]; fingerprints: string[] }
+  | { kind: 'none' };
+
+export const ENCRYPTION_SUFFIX = '.gpg';
+
+const SEIPD_V2_FEATURE = 0x08;
+
+const ENCRYPT_CONFIG: Partial<openpgp.Config> = {
+  aeadProtect: false,
+  preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256,
+  preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed,
+};
+
+export function describeEncryption(encryption: Encryption): string {
+  if (encryption.kind === 'none') return 'none';
+  if (encryption.kind === 'passphrase') return 'openpgp-passphrase';
+  return `openpgp-recipients:${encryption.fingerprints.join(',')}`;
+}
+
+async function readKeyText(spec: string, path: string): Promise<string | Uint8Array> {
+  if (spec.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) return spec;
+  const isFile = await stat(spec).then((s) => s.isFile()).catch(() => false);
+  if (isFile) {
+    const bytes = await readFile(spec);
+    return bytes.includes('-----BEGIN PGP') ? bytes.toString('utf8') : new Uint8Array(bytes);
+  }
+  if (!/^(0x)?[0-9A-Fa-f]{8,40}$/.test(spec) && !spec.includes('@')) {
+    throw new ConfigError([{ path, message: `"${spec}" is neither an armored public key, a key file, nor a key id or e-mail` }]);
+  }
+  // The original took key ids from the gpg keyring: export the key from there.
+  try {
+    const { stdout } = await execa('gpg', ['--batch', '--export', '--armor', spec], { timeout: 30_000 });
+    if (!stdout.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
+      throw new ConfigError([
+        { path, message: `key "${spec}" is not in the gpg keyring of user ${process.env.USER ?? 'current'} (GNUPGHOME=${process.env.GNUPGHOME ?? '~/.gnupg'}); import it with gpg --import, or give the armored key` },
+      ]);
+    }
+    return stdout;
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError([{ path, message: `${notFoundMessage('gpg')} (needed to look up key id ${spec})` }]);
+    throw new ConfigError([{ path, message: `gpg could not export key "${spec}": ${(error as Error).message}` }]);
+  }
+}
+
+/**
+ * gpg 2.2 cannot read SEIPD v2 (AEAD) packets, and openpgp.js uses them whenever every
+ * recipient key advertises the feature, whatever `aeadProtect` says. Clearing the feature bit
+ * on the in-memory copy of the key makes it choose SEIPD v1; the key file is not changed.
+ */
+function forceSeipdV1(key: openpgp.PublicKey): boolean {
+  let changed = false;
+  // `directSignatures` exists at runtime but is not in openpgp's type declarations.
+  const direct = (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
+  const signatures = [...key.users.flatMap((u) => u.selfCertifications), ...direct];
+  for (const sig of signatures) {
+    const features = sig.features as number[] | null | undefined;
+    if (features && features[0] !== undefined && features[0] & SEIPD_V2_FEATURE) {
+      features[0] &= ~SEIPD_V2_FEATURE;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+export async function loadRecipients(specs: readonly string[], path: string, warn: (message: string) => void): Promise<Encryption> {
+  const keys: openpgp.PublicKey[] = [];
+  for (const [i, spec] of specs.entries()) {
+    const where = `${path}.recipients[${i}]`;
+    const material = await readKeyText(spec, where);
+    let parsed: openpgp.Key[];
+    try {
+      parsed =
+        typeof material === 'string'
+          ? await openpgp.readKeys({ armoredKeys: material })
+          : await openpgp.readKeys({ binaryKeys: material });
+    } catch (error) {
+      throw new ConfigError([{ path: where, message: `not a readable OpenPGP public key: ${(error as Error).message}` }]);
+    }
+    for (const key of parsed) {
+      const publicKey = key.toPublic();
+      if (publicKey.keyPacket.version === 6) {
+        throw new ConfigError([{ path: where, message: 'v6 (RFC 9580) keys cannot be read by GnuPG 2.2; use a v4 key' }]);
+      }
+      try {
+        await publicKey.getEncryptionKey();
+      } catch (error) {
+        throw new ConfigError([{ path: where, message: `key ${publicKey.getFingerprint()} cannot encrypt: ${(error as Error).message}` }]);
+      }
+      if (forceSeipdV1(publicKey)) {
+        warn(`key ${publicKey.getFingerprint()} advertises AEAD (SEIPD v2), which GnuPG 2.2 cannot read; encrypting with SEIPD v1 instead`);
+      }
+      keys.push(publicKey);
+    }
+  }
+  return { kind: 'recipients', keys, fingerprints: keys.map((k) => k.getFingerprint().toUpperCase()) };
+}
+
+/** Encrypts a stream; the output is a binary OpenPGP message. Errors of the input propagate. */
+export async function encryptStream(input: Readable, encryption: Encryption): Promise<Readable> {
+  if (encryption.kind === 'none') return input;
+  const message = await openpgp.createMessage({ binary: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>, format: 'binary' });
+  const encrypted = await openpgp.encrypt({
+    message,
+    format: 'binary',
+    config: ENCRYPT_CONFIG,
+    ...(encryption.kind === 'passphrase' ? { passwords: [encryption.passphrase] } : { encryptionKeys: encryption.keys }),
+  });
+  return Readable.fromWeb(encrypted as unknown as WebReadableStream<Uint8Array>);
+}
+
+export type DecryptionKey = { passphrase?: string; privateKeys?: openpgp.PrivateKey[] };
+
+export async function readPrivateKeys(armored: string, passphrase?: string): Promise<openpgp.PrivateKey[]> {
+  const keys = await openpgp.readPrivateKeys({ armoredKeys: armored });
+  return Promise.all(keys.map((k) => (k.isDecrypted() || !passphrase ? k : openpgp.decryptKey({ privateKey: k, passphrase }))));
+}
+
+/**
+ * Decrypts a stream. Streaming decryption hands out bytes before the integrity check at the
+ * end (`allowUnauthenticatedStream`): callers write to a temporary name and keep the result
+ * only when the returned stream ended without error.
+ */
+export async function decryptStream(input: Readable, key: DecryptionKey, plugin: string): Promise<Readable> {
+  try {
+    const message = await openpgp.readMessage({ binaryMessage: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array> });
+    const { data } = await openpgp.decrypt({
+      message,
+      format: 'binary',
+      passwords: key.passphrase ? [key.passphrase] : undefined,
+      decryptionKeys: key.privateKeys,
+      config: { allowUnauthenticatedStream: true },
+    });
+    return Readable.fromWeb(data as unknown as WebReadableStream<Uint8Array>);
+  } catch (error) {
+    throw new PipelineError(`decryption failed: ${(error as Error).message}`, { plugin, cause: error });
+  }
+}

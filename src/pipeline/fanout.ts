@@ -1,0 +1,115 @@
+/**
+ * One stream, many destinations, one read of the source. Each destination gets its own
+ * branch; a chunk is written to every live branch and the next chunk waits until every live
+ * branch has room (backpressure: the slowest destination sets the pace). A destination that
+ * fails is dropped and the others go on.
+ *
+ * The end of the stream is the commit signal for every destination (their puts are atomic),
+ * so it is held back until `beforeCommit` resolves: the dumper's and compressor's exit
+ * status. If that rejects, every branch is destroyed with the error and every put aborts.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { describeError } from '../errors.js';
+
+export interface Branch {
+  id: string;
+  /** Starts the destination's put on the branch stream; rejects when the put failed. */
+  start: (stream: Readable, signal: AbortSignal) => Promise<{ size: number }>;
+}
+
+export interface BranchResult {
+  id: string;
+  ok: boolean;
+  size: number;
+  error?: unknown;
+  seconds: number;
+}
+
+export interface FanOutResult {
+  sha256: string;
+  bytes: number;
+  branches: BranchResult[];
+  /** Set when the stream itself failed (source, compressor, encryption): nothing was stored. */
+  streamError?: unknown;
+}
+
+const BRANCH_HIGH_WATER_MARK = 1 << 20;
+
+interface LiveBranch {
+  id: string;
+  stream: PassThrough;
+  controller: AbortController;
+  put: Promise<{ size: number }>;
+  failed?: unknown;
+  startedAt: number;
+  failedNotify: Promise<void>;
+}
+
+export async function fanOut(input: Readable, branches: readonly Branch[], beforeCommit: () => Promise<void>, signal: AbortSignal): Promise<FanOutResult> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const live: LiveBranch[] = branches.map((b) => {
+    const stream = new PassThrough({ highWaterMark: BRANCH_HIGH_WATER_MARK });
+    const controller = new AbortController();
+    const startedAt = performance.now();
+    const put = b.start(stream, controller.signal);
+    const branch: LiveBranch = { id: b.id, stream, controller, put, startedAt, failedNotify: Promise.resolve() };
+    branch.failedNotify = put.then(
+      () => undefined,
+      (error: unknown) => {
+        branch.failed = error;
+        stream.destroy();
+      },
+    );
+    return branch;
+  });
+  const alive = () => live.filter((b) => b.failed === undefined);
+
+  const abortAll = (reason: unknown) => {
+    for (const b of live) {
+      b.controller.abort(reason);
+      b.stream.destroy(reason instanceof Error ? reason : new Error(describeError(reason)));
+    }
+  };
+  const onAbort = () => abortAll(signal.reason ?? new Error('interrupted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+
+  let streamError: unknown;
+  try {
+    for await (const chunk of input) {
+      const buf = chunk as Buffer;
+      hash.update(buf);
+      bytes += buf.length;
+      const waits: Promise<unknown>[] = [];
+      for (const b of alive()) {
+        if (!b.stream.write(buf)) {
+          waits.push(Promise.race([new Promise((r) => b.stream.once('drain', r)), b.failedNotify]));
+        }
+      }
+      if (waits.length) await Promise.all(waits);
+      if (alive().length === 0) break;
+    }
+    if (signal.aborted) throw signal.reason ?? new Error('interrupted');
+    if (alive().length > 0) await beforeCommit();
+  } catch (error) {
+    streamError = error;
+    abortAll(error);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (alive().length === 0 && streamError === undefined) input.destroy();
+  }
+
+  if (streamError === undefined) for (const b of alive()) b.stream.end();
+
+  const results: BranchResult[] = [];
+  for (const b of live) {
+    try {
+      const { size } = await b.put;
+      results.push({ id: b.id, ok: streamError === undefined, size, seconds: (performance.now() - b.startedAt) / 1000, error: streamError });
+    } catch (error) {
+      results.push({ id: b.id, ok: false, size: 0, error: streamError ?? error, seconds: (performance.now() - b.startedAt) / 1000 });
+    }
+  }
+  return { sha256: hash.digest('hex'), bytes, branches: results, streamError };
+}

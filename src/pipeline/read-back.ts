@@ -1,0 +1,101 @@
+/**
+ * Reading a stored file back to its plaintext: download → check size and sha256 against the
+ * manifest → decrypt (openpgp.js, or the system gpg for recipient keys held in a keyring)
+ * → decompress. Shared by restore and verify. The plaintext stream may deliver bytes before
+ * the checks at its end are done: callers keep the result only when `done` resolved.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Destination } from '../destinations/types.js';
+import { PipelineError } from '../errors.js';
+import { compressionFromFileName, decompressStream } from './compress.js';
+import { decryptStream, type DecryptionKey } from './encrypt.js';
+import { spawnProgram, stdoutOf } from './process.js';
+
+export interface Expected {
+  size: number;
+  sha256: string;
+}
+
+export interface Decryption extends DecryptionKey {
+  /** Decrypt with the system `gpg -d` (keyring and agent) when no key was given. */
+  useGpg?: boolean;
+}
+
+export interface ReadBack {
+  stream: Readable;
+  /** Resolves once every check passed: size, sha256, OpenPGP integrity, decompressor exit. */
+  done: Promise<void>;
+}
+
+export function isEncryptedFile(file: string): boolean {
+  return /\.(gpg|pgp)$/.test(file);
+}
+
+/** The file name once every layer is removed: `db.sql.zst.gpg` → `db.sql`. */
+export function plainFileName(file: string): string {
+  return file.replace(/\.(gpg|pgp)$/, '').replace(/\.(zst|gz)$/, '');
+}
+
+function hashing(expected: Expected | undefined, key: string, plugin: string): { transform: Transform; check: () => void } {
+  const hash = createHash('sha256');
+  let size = 0;
+  const transform = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      hash.update(chunk);
+      size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  return {
+    transform,
+    check() {
+      if (!expected) return;
+      const digest = hash.digest('hex');
+      if (size !== expected.size) throw new PipelineError(`${key}: size ${size} differs from the manifest's ${expected.size}`, { plugin });
+      if (digest !== expected.sha256) throw new PipelineError(`${key}: sha256 differs from the manifest (stored file damaged or altered)`, { plugin });
+    },
+  };
+}
+
+export async function readBack(destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string): Promise<ReadBack> {
+  const raw = await destination.get(key);
+  const hashed = hashing(expected, key, plugin);
+  const downloaded = raw.pipe(hashed.transform);
+  raw.once('error', (e) => downloaded.destroy(e));
+  const downloadDone = new Promise<void>((resolve, reject) => {
+    downloaded.once('end', () => {
+      try {
+        hashed.check();
+        resolve();
+      } catch (error) {
+        reject(error);
+      }
+    });
+    downloaded.once('error', reject);
+  });
+  downloadDone.catch(() => undefined);
+
+  let decrypted: Readable = downloaded;
+  let decryptDone: Promise<void> = Promise.resolve();
+  if (isEncryptedFile(file)) {
+    if (decryption.passphrase || decryption.privateKeys?.length) {
+      decrypted = await decryptStream(downloaded, decryption, plugin);
+    } else if (decryption.useGpg) {
+      const gpg = spawnProgram('gpg', ['--batch', '--quiet', '--decrypt'], { plugin, layer: 'pipeline', label: 'gpg --decrypt', stdio: ['pipe', 'pipe', 'pipe'] });
+      const feeding = pipeline(downloaded, gpg.child.stdin!);
+      decryptDone = Promise.all([feeding, gpg.done]).then(() => undefined);
+      decrypted = stdoutOf(gpg);
+    } else {
+      throw new PipelineError(`${key} is encrypted and no passphrase or key is available`, { plugin });
+    }
+  }
+  const output = new PassThrough();
+  const plain = decompressStream(decrypted, compressionFromFileName(file), plugin);
+  const copying = pipeline(plain.stream, output);
+  decrypted.once('error', (e) => output.destroy(e));
+  const done = Promise.all([downloadDone, decryptDone, plain.done, copying]).then(() => undefined);
+  done.catch((e: Error) => output.destroy(e));
+  return { stream: output, done };
+}

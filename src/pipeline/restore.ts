@@ -1,0 +1,188 @@
+/**
+ * Listing stored runs and restoring one: pick the run (newest whole run, or a timestamp) on a
+ * destination, read every file back through read-back.ts, and write it to a folder (under a
+ * temporary name, renamed when every check passed), to stdout, into a tar extraction, or into
+ * a database through the source plugin.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';
+import type { Destination } from '../destinations/types.js';
+import { UsageError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { KeyLayout, parseTimestamp } from './keys.js';
+import { readManifest, type Manifest } from './manifest.js';
+import { readBack, plainFileName, type Decryption } from './read-back.js';
+import { listRuns, isWhole, type StoredRun } from './retention.js';
+import { spawnProgram } from './process.js';
+import { readPrivateKeys } from './encrypt.js';
+
+export interface OpenedDestination {
+  loaded: LoadedDestination;
+  destination: Destination;
+  layout: KeyLayout;
+}
+
+export async function openDestinations(job: Job, logger: Logger, only?: string): Promise<OpenedDestination[]> {
+  const selected = only ? job.destinations.filter((d) => d.options.id === only) : job.destinations;
+  if (only && selected.length === 0) throw new UsageError(`no destination "${only}" in the job (have: ${job.destinations.map((d) => d.options.id).join(', ')})`);
+  const opened: OpenedDestination[] = [];
+  for (const loaded of selected) {
+    const destination = await loaded.plugin.create(loaded.options as never, { job: job.info, logger });
+    opened.push({ loaded, destination, layout: new KeyLayout(loaded.options.key_template, job.info.hostname) });
+  }
+  return opened;
+}
+
+export function findSource(job: Job, id: string): LoadedSource {
+  const source = job.sources.find((s) => s.options.id === id);
+  if (!source) throw new UsageError(`no source "${id}" in the job (have: ${job.sources.map((s) => s.options.id).join(', ')})`);
+  return source;
+}
+
+export interface RunFile {
+  key: string;
+  file: string;
+  size: number;
+  sha256?: string;
+}
+
+/** The data files of a run, from its manifest when it has one. */
+export async function runFiles(d: OpenedDestination, sourceId: string, run: StoredRun): Promise<{ files: RunFile[]; manifest?: Manifest }> {
+  if (run.manifestKey) {
+    const manifest = await readManifest(d.destination, run.manifestKey);
+    const byFile = new Map(run.objects.map((o) => [o.key.split('/').pop()!, o]));
+    const files = manifest.files.map((f) => ({ key: byFile.get(f.file)?.key ?? d.layout.objectKey(sourceId, run.time, f.file), file: f.file, size: f.size, sha256: f.sha256 }));
+    return { files, manifest };
+  }
+  return { files: run.objects.map((o) => ({ key: o.key, file: o.key.split('/').pop()!, size: o.size })) };
+}
+
+export async function pickRun(d: OpenedDestination, sourceId: string, which: string): Promise<StoredRun | undefined> {
+  const runs = await listRuns(d.destination, d.layout, sourceId);
+  if (which === 'latest') return runs.find(isWhole);
+  if (!parseTimestamp(which)) throw new UsageError(`--run takes "latest" or a run timestamp YYYYmmddHHMMSS, not "${which}"`);
+  return runs.find((r) => r.runKey === which);
+}
+
+export interface RestoreOptions {
+  source: string;
+  run: string;
+  destination?: string;
+  to?: string;
+  extract?: boolean;
+  toDatabase?: string;
+  force?: boolean;
+  /** Armored private key file for recipient-encrypted backups; else the system gpg is used. */
+  identity?: string;
+  identityPassphrase?: string;
+}
+
+export async function decryptionFor(source: LoadedSource, options: Pick<RestoreOptions, 'identity' | 'identityPassphrase'>): Promise<Decryption> {
+  if (options.identity) {
+    return { privateKeys: await readPrivateKeys(await readFile(options.identity, 'utf8'), options.identityPassphrase) };
+  }
+  if (source.options.passphrase && !source.options.recipients) return { passphrase: source.options.passphrase };
+  return { useGpg: true };
+}
+
+export async function restore(job: Job, options: RestoreOptions, logger: Logger): Promise<{ run: string; destination: string; files: string[] }> {
+  const source = findSource(job, options.source);
+  const modes = [options.to !== undefined, options.toDatabase !== undefined].filter(Boolean).length;
+  if (modes !== 1) throw new UsageError('give exactly one of --to DIR|- or --to-database NAME');
+  if (options.extract && (options.to === '-' || options.to === undefined)) throw new UsageError('--extract needs --to DIR');
+  const decryption = await decryptionFor(source, options);
+
+  const problems: string[] = [];
+  for (const d of await openDestinations(job, logger, options.destination)) {
+    try {
+      const run = await pickRun(d, source.options.id, options.run);
+      if (!run) {
+        problems.push(`${d.loaded.options.id}: no ${options.run === 'latest' ? 'complete run' : `run ${options.run}`} of ${source.options.id}`);
+        continue;
+      }
+      if (run.state === 'incomplete') logger.warn(`run ${run.runKey} is incomplete (some artifact failed); restoring what it has`);
+      const { files } = await runFiles(d, source.options.id, run);
+      logger.info(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${files.map((f) => f.file).join(', ')}`);
+      const written: string[] = [];
+      for (const f of files) {
+        const expected = f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined;
+        const back = await readBack(d.destination, f.key, f.file, expected, decryption, d.loaded.options.id);
+        const name = plainFileName(f.file);
+        if (options.toDatabase !== undefined) {
+          written.push(await restoreIntoDatabase(job, source, back, name, options, logger));
+        } else if (options.to === '-') {
+          await pipeline(back.stream, process.stdout, { end: false });
+          await back.done;
+          written.push('-');
+        } else if (options.extract && name.endsWith('.tar')) {
+          await extractTar(back, options.to!, source.options.id);
+          written.push(options.to!);
+        } else {
+          written.push(await writeFileAtomically(back, options.to!, name));
+        }
+      }
+      return { run: run.runKey, destination: d.loaded.options.id, files: written };
+    } catch (error) {
+      if (options.destination || error instanceof UsageError) throw error;
+      problems.push(`${d.loaded.options.id}: ${describeError(error)}`);
+      logger.warn(`restore from ${d.loaded.options.id} failed: ${describeError(error)}`);
+    }
+  }
+  throw new UsageError(`nothing restored: ${problems.join('; ')}`);
+}
+
+async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, name: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const final = join(dir, name);
+  const temp = join(dir, `.${name}.restoring-${process.pid}`);
+  try {
+    await pipeline(back.stream, createWriteStream(temp, { mode: 0o600 }));
+    await back.done;
+    await rename(temp, final);
+    return final;
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Unpacks into a temporary folder inside DIR and moves the entries in only when every check passed. */
+async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, plugin: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const staging = await mkdtemp(join(dir, '.restoring-'));
+  try {
+    const tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging], { plugin, layer: 'pipeline', label: 'tar -x', stdio: ['pipe', 'ignore', 'pipe'] });
+    await Promise.all([pipeline(back.stream, tar.child.stdin!), tar.done, back.done]);
+    for (const entry of await readdir(staging)) await rename(join(staging, entry), join(dir, entry));
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function restoreIntoDatabase(
+  job: Job,
+  source: LoadedSource,
+  back: { stream: import('node:stream').Readable; done: Promise<void> },
+  artifactName: string,
+  options: RestoreOptions,
+  logger: Logger,
+): Promise<string> {
+  const instance = await source.plugin.create(source.options as never, { job: job.info, logger });
+  if (!instance.restoreInto) throw new UsageError(`source type ${source.plugin.type} cannot restore into a database; use --to DIR`);
+  const tmpBase = source.options.tmpdir ?? job.tmpdir;
+  await mkdir(tmpBase, { recursive: true, mode: 0o700 });
+  const tmpdir = await mkdtemp(join(tmpBase, 'backup-runner-restore-'));
+  const ctx = { job: job.info, tmpdir, logger, signal: new AbortController().signal };
+  try {
+    // The integrity check finishes at the end of the stream; a failure there fails the restore
+    // (the load should be run inside a transaction by the plugin where the database allows it).
+    await Promise.all([instance.restoreInto(back.stream, { database: options.toDatabase!, force: options.force ?? false, artifactName }, ctx), back.done]);
+    return `database ${options.toDatabase}`;
+  } finally {
+    await instance.cleanup?.(ctx).catch(() => undefined);
+    await rm(tmpdir, { recursive: true, force: true });
+  }
+}
