@@ -51,6 +51,8 @@ export async function fanOut(input: Readable, branches: readonly Branch[], befor
   let bytes = 0;
   const live: LiveBranch[] = branches.map((b) => {
     const stream = new PassThrough({ highWaterMark: BRANCH_HIGH_WATER_MARK });
+    // A branch's failure is reported through its put's promise; the stream error itself is expected.
+    stream.on('error', () => undefined);
     const controller = new AbortController();
     const startedAt = performance.now();
     const put = b.start(stream, controller.signal);

@@ -17,6 +17,8 @@ import { readManifest, type Manifest } from './manifest.js';
 import { readBack, plainFileName, type Decryption } from './read-back.js';
 import { listRuns, isWhole, type StoredRun } from './retention.js';
 import { spawnProgram } from './process.js';
+import { feedAndDrain } from './streams.js';
+import type { Readable } from 'node:stream';
 import { readPrivateKeys } from './encrypt.js';
 
 export interface OpenedDestination {
@@ -155,7 +157,7 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
   const staging = await mkdtemp(join(dir, '.restoring-'));
   try {
     const tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging], { plugin, layer: 'pipeline', label: 'tar -x', stdio: ['pipe', 'ignore', 'pipe'] });
-    await Promise.all([pipeline(back.stream, tar.child.stdin!), tar.done, back.done]);
+    await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
     for (const entry of await readdir(staging)) await rename(join(staging, entry), join(dir, entry));
   } finally {
     await rm(staging, { recursive: true, force: true });

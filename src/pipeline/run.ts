@@ -264,7 +264,11 @@ async function storeSource(source: Source, ctx: SourceContext, destinations: Rea
   }
 
   const complete = artifactFailure === undefined;
-  if (!complete) report.error = describeError(artifactFailure);
+  if (!complete) {
+    report.error = describeError(artifactFailure);
+    log.error(`source ${o.id} failed, nothing of this artifact was stored: ${report.error}`);
+    for (const r of report.destinations) if (r.status === 'success' && r.keys.length === 0) r.status = 'skipped';
+  }
   if (complete && files.length === 0) throw new Error('the source produced no artifact');
 
   // Manifest last, then retention, on every destination that stored the whole run.

@@ -9,6 +9,8 @@ import type { Job } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { spawnProgram } from './process.js';
+import { feedAndDrain } from './streams.js';
+import type { Readable } from 'node:stream';
 import { readBack, plainFileName } from './read-back.js';
 import { decryptionFor, findSource, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
 
@@ -71,9 +73,8 @@ async function consume(back: { stream: NodeJS.ReadableStream; done: Promise<void
   };
   if (isTar) {
     const tar = spawnProgram('tar', ['-t', '-f', '-'], { plugin, layer: 'pipeline', label: 'tar -t', stdio: ['pipe', 'ignore', 'pipe'] });
-    back.stream.on('data', counter);
-    await Promise.all([pipeline(back.stream, tar.child.stdin!), tar.done, back.done]);
-    return bytes;
+    const [read] = await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+    return read;
   }
   await pipeline(
     back.stream,

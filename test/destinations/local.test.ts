@@ -28,14 +28,15 @@ describe('local destination', () => {
     await dir.remove();
   });
 
-  it('leaves no temporary file after a failed put', async () => {
+  it('leaves no temporary file and no empty folder after a failed put', async () => {
     const dir = await makeTempDir();
     await mkdir(join(dir.path, 'a'), { recursive: true });
     const d = await makeLocal(dir.path);
     const { Readable } = await import('node:stream');
     const body = new Readable({ read() { this.destroy(new Error('boom')); } });
     await expect(d.put('a/x.bin', body, { signal: new AbortController().signal })).rejects.toThrow(/boom/);
-    expect(await readdir(join(dir.path, 'a'))).toEqual([]);
+    // Neither the temporary file nor the run folder it created stays behind.
+    expect(await readdir(dir.path)).toEqual([]);
     await dir.remove();
   });
 });

@@ -47,6 +47,19 @@ export const localDestination = defineDestination({
       }
     }
 
+    /** Removes run folders left empty, up to but never including the root. */
+    async function removeEmptyFolders(from: string): Promise<void> {
+      let dir = from;
+      while (dir !== root && dir.startsWith(root + sep)) {
+        try {
+          await rmdir(dir);
+        } catch {
+          return;
+        }
+        dir = dirname(dir);
+      }
+    }
+
     async function* walk(dir: string): AsyncIterable<StoredObject> {
       let entries;
       try {
@@ -86,6 +99,7 @@ export const localDestination = defineDestination({
           return { size: (await stat(target)).size };
         } catch (error) {
           await unlink(temp).catch(() => undefined);
+          await removeEmptyFolders(dirname(target));
           throw error instanceof DestinationError ? error : fail(`storing ${key} failed: ${(error as Error).message}`, error);
         }
       },
@@ -116,16 +130,7 @@ export const localDestination = defineDestination({
           await unlink(path).catch((error: NodeJS.ErrnoException) => {
             if (error.code !== 'ENOENT') throw fail(`deleting ${key} failed: ${error.message}`, error);
           });
-          // Remove run folders left empty, never the root itself.
-          let dir = dirname(path);
-          while (dir !== root && dir.startsWith(root + sep)) {
-            try {
-              await rmdir(dir);
-            } catch {
-              break;
-            }
-            dir = dirname(dir);
-          }
+          await removeEmptyFolders(dirname(path));
         }
       },
     };

@@ -1,0 +1,28 @@
+/** Stream plumbing shared by the pipeline. */
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+
+/**
+ * Writes `source` into `sink` (a program's stdin) and keeps reading `source` to its end even
+ * if the program stops reading early: GNU tar stops at the end-of-archive blocks, but the
+ * OpenPGP integrity check and the sha256 happen only at the end of the stream.
+ */
+/** Returns the bytes read from `source`. */
+export async function feedAndDrain(source: Readable, sink: Writable): Promise<number> {
+  let sinkGone = false;
+  let bytes = 0;
+  const onError = (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') sinkGone = true;
+  };
+  sink.on('error', onError);
+  sink.once('close', () => (sinkGone = true));
+  for await (const chunk of source) {
+    bytes += (chunk as Buffer).length;
+    if (sinkGone) continue;
+    if (!sink.write(chunk)) {
+      await Promise.race([once(sink, 'drain'), once(sink, 'close')]).catch(() => undefined);
+    }
+  }
+  if (!sinkGone) sink.end();
+  return bytes;
+}

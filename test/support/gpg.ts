@@ -1,0 +1,46 @@
+/** The real GnuPG, in a throwaway home, for checking that backups decrypt with it. */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface GpgHome {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  fingerprint?: string;
+  publicKey?: string;
+  remove(): Promise<void>;
+}
+
+export async function makeGpgHome(withKey: boolean): Promise<GpgHome> {
+  const home = await mkdtemp(join(tmpdir(), 'br-gnupg-'));
+  const env = { ...process.env, GNUPGHOME: home };
+  const result: GpgHome = { home, env, remove: async () => {
+    await run('gpgconf', ['--kill', 'all'], { env }).catch(() => undefined);
+    await rm(home, { recursive: true, force: true });
+  } };
+  if (withKey) {
+    await run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Backup Test <backup@test.invalid>', 'future-default', 'default', 'never'], { env });
+    const { stdout } = await run('gpg', ['--batch', '--with-colons', '--list-keys'], { env });
+    result.fingerprint = /^fpr:+([0-9A-F]{40}):/m.exec(stdout)?.[1];
+    result.publicKey = (await run('gpg', ['--batch', '--export', '--armor', result.fingerprint!], { env })).stdout;
+  }
+  return result;
+}
+
+/** `gpg -d` of a file with a passphrase or the home's key; returns the plaintext. */
+export async function gpgDecrypt(file: string, home: GpgHome, passphrase?: string): Promise<Buffer> {
+  const args = ['--batch', '--quiet', '--pinentry-mode', 'loopback'];
+  if (passphrase !== undefined) args.push('--passphrase', passphrase);
+  args.push('--decrypt', file);
+  const { stdout } = await run('gpg', args, { env: home.env, encoding: 'buffer', maxBuffer: 1 << 30 });
+  return stdout;
+}
+
+export async function gpgSymmetric(input: string, output: string, home: GpgHome, passphrase: string): Promise<void> {
+  // gpg's defaults, as the original tool called it (its default compression included).
+  await run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', passphrase, '--symmetric', '--output', output, input], { env: home.env });
+}
