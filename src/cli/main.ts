@@ -10,9 +10,11 @@ import { commandRun } from './run.js';
 import { commandValidate, commandSchema } from './validate.js';
 import { commandList, commandRestore, commandVerify } from './restore.js';
 import { commandQuickstart } from './quickstart.js';
+import { registerStatusCommands } from './status.js';
+import { registerVzdumpCommand } from './vzdump.js';
 import type { GlobalOptions } from './context.js';
 
-const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'restore', 'verify', 'quickstart', 'help']);
+const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'restore', 'verify', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
 
 function addLogOptions(command: Command): Command {
   return command
@@ -70,6 +72,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--workdir <dir>', 'where the demo stores and restores', 'backup-quickstart')
     .action(async (opts: GlobalOptions & { workdir: string }) => setCode(await commandQuickstart(opts)));
 
+  registerStatusCommands(program, setCode);
+  registerVzdumpCommand(program, setCode);
   return program;
 }
 

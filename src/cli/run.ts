@@ -9,6 +9,7 @@ import type { LoadedNotification } from '../config/job.js';
 import { acquireJobLock } from '../pipeline/lock.js';
 import { NotificationDispatcher } from '../pipeline/notify.js';
 import { finishReport, newRunReport, runJob } from '../pipeline/run.js';
+import { appendHistory } from '../state/history.js';
 import { printRunSummary } from './summary.js';
 import { abortOnSignals, checkRunAsUser, loadJob, makeLogger, type GlobalOptions } from './context.js';
 
@@ -50,6 +51,7 @@ export async function commandRun(path: string, options: RunCommandOptions): Prom
   const { signal, dispose } = abortOnSignals(logger);
   try {
     const report = await runJob(job, { logger, signal, only, dryRun: options.dryRun, logTail: tail });
+    if (!options.dryRun) await appendHistory(job, report).catch((error: unknown) => logger.warn(`run history not recorded: ${describeError(error)}`));
     if (options.dryRun || options.verbose || options.debug || process.stdout.isTTY) printRunSummary(report, process.stdout);
     return report.status === 'failure' ? ExitCode.failed : ExitCode.ok;
   } finally {

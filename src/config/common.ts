@@ -3,7 +3,8 @@
  * Names and 0/1 flags follow the original tool's job files.
  */
 import { z } from 'zod';
-import { count, flag, text } from './fields.js';
+import { HookSettings } from '../pipeline/hooks.js';
+import { count, duration, flag, text } from './fields.js';
 
 export const DEFAULT_KEY_TEMPLATE = '{id}/{timestamp}/{file}';
 
@@ -49,6 +50,8 @@ export const SourceCommon = z.object({
   ...EncryptionSettings,
   compress_only: flag('Original tool: 1 means gzip and no encryption.').optional(),
   tmpdir: z.string().min(1).optional().describe('Temporary directory for this source (credentials files, spools).'),
+  max_age: duration('`backup status` reports this source OVERDUE (exit 1) when its last success is older than this (e.g. 26h); overrides the job\'s max_age.').optional(),
+  ...HookSettings,
 });
 export type SourceCommon = z.output<typeof SourceCommon>;
 

@@ -3,6 +3,8 @@
  */
 import { z } from 'zod';
 import { Compression, EncryptionSettings } from './common.js';
+import { duration } from './fields.js';
+import { HookSettings } from '../pipeline/hooks.js';
 import type { JobInfo } from '../plugin.js';
 import type { SourcePlugin } from '../sources/types.js';
 import type { DestinationPlugin } from '../destinations/types.js';
@@ -38,6 +40,8 @@ export const JobRootShape = {
   sources: PluginList.min(1, 'list at least one source').describe('What to back up.'),
   destinations: PluginList.min(1, 'list at least one destination').describe('Where to store the backups.'),
   notifications: PluginList.optional().describe('Who to tell about the result.'),
+  max_age: duration('`backup status` reports a source OVERDUE (exit 1) when its last success is older than this (e.g. 26h); a source may set its own.').optional(),
+  ...HookSettings,
 };
 
 export const JobRoot = z.strictObject(JobRootShape);

@@ -3,6 +3,7 @@
  * original tool's conventions, validate every item against its plugin's schema, and collect
  * every problem with its JSON path before failing.
  */
+import { z } from 'zod';
 import { readFileSync, accessSync, mkdirSync, constants as fsConstants } from 'node:fs';
 import { hostname as osHostname, homedir } from 'node:os';
 import { basename, extname, join, resolve as resolvePath } from 'node:path';
@@ -13,7 +14,7 @@ import { destinationPlugins } from '../destinations/registry.js';
 import { notificationPlugins } from '../notifications/registry.js';
 import type { AnyObjectSchema } from '../plugin.js';
 import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js';
-import { JobRoot, type Job, type LoadedDestination, type LoadedNotification, type LoadedSource } from './job.js';
+import { JobRoot, JobRootShape, type Job, type LoadedDestination, type LoadedNotification, type LoadedSource } from './job.js';
 import { parseJsonc } from './jsonc.js';
 import { applyCompressOnly, checkModules, inferNotificationType } from './legacy.js';
 import { allTypeNames, findPlugin, keysAt, pluginSchema, zodProblems } from './validate.js';
@@ -38,12 +39,25 @@ export class JobFileError extends ConfigError {
   }
 }
 
+/** Every key that is a secret somewhere (for the JSON Schema's `_file` twins). */
 export function allSecretKeys(): Set<string> {
   const keys = new Set(SECRET_KEYS);
   for (const plugin of [...sourcePlugins, ...destinationPlugins, ...notificationPlugins]) {
     for (const key of plugin.secrets ?? []) keys.add(key);
   }
   return keys;
+}
+
+const PLUGINS_BY_KIND: Record<string, readonly KindPlugin[]> = {
+  sources: sourcePlugins,
+  destinations: destinationPlugins,
+  notifications: notificationPlugins,
+};
+
+/** The secret keys a plugin adds, for the item of `kind` whose `type` names it. */
+export function pluginSecrets(kind: string, type: unknown): readonly string[] {
+  if (typeof type !== 'string') return [];
+  return findPlugin(PLUGINS_BY_KIND[kind] ?? [], type)?.secrets ?? [];
 }
 
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -78,19 +92,25 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
     throw new JobFileError([{ path: '', message: 'the job file must hold a JSON object' }]);
   }
   const baseDir = jobPath === '<embedded>' ? process.cwd() : jobBaseDir(jobPath);
-  const { tree, problems } = resolveJobTree(raw, { env, baseDir, secretKeys: allSecretKeys(), redactor });
+  const { tree, problems } = resolveJobTree(raw, { env, baseDir, secretKeys: SECRET_KEYS, pluginSecrets, redactor });
   const warnings: string[] = [];
 
   const rootResult = JobRoot.safeParse(tree);
+  let root = rootResult.data;
   if (!rootResult.success) {
     problems.push(...zodProblems(rootResult.error, [], (p) => keysAt(JobRoot, p)));
-    // Still try the notifications, so a broken job file can be reported to them.
-    const notifications = Array.isArray((tree as { notifications?: unknown }).notifications)
-      ? loadNotifications((tree as { notifications: Record<string, unknown>[] }).notifications, [], warnings)
-      : [];
-    throw new JobFileError(problems, notifications, jobPath);
+    // Unknown root keys do not stop the items from being checked: report every problem at once.
+    const lenient = z.object(JobRootShape).safeParse(tree);
+    if (!lenient.success) {
+      // Still try the notifications, so a broken job file can be reported to them.
+      const notifications = Array.isArray((tree as { notifications?: unknown }).notifications)
+        ? loadNotifications((tree as { notifications: Record<string, unknown>[] }).notifications, [], warnings)
+        : [];
+      throw new JobFileError(problems, notifications, jobPath);
+    }
+    root = lenient.data;
   }
-  const root = rootResult.data;
+  if (!root) throw new JobFileError(problems, [], jobPath);
 
   const knownTypes = new Set(allTypeNames([...sourcePlugins, ...destinationPlugins, ...notificationPlugins]));
   for (const module of checkModules(root.modules ?? [], knownTypes)) {
@@ -139,6 +159,7 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
 
 interface KindPlugin {
   type: string;
+  secrets?: readonly string[];
   aliases?: readonly string[];
   options: AnyObjectSchema;
   retired?: string;

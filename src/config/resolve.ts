@@ -12,8 +12,10 @@ export interface ResolveOptions {
   env: NodeJS.ProcessEnv;
   /** Relative `_file` paths are taken from the job file's folder. */
   baseDir: string;
-  /** Keys that hold secrets (global list plus every plugin's own). */
+  /** Keys that hold secrets everywhere (the global list). */
   secretKeys: ReadonlySet<string>;
+  /** Extra secret keys of the plugin an item names: `url` is a secret for slack, not for prometheus. */
+  pluginSecrets?: (kind: string, type: unknown) => readonly string[];
   redactor: Redactor;
 }
 
@@ -54,24 +56,30 @@ function readSecretFile(file: string, path: (string | number)[], options: Resolv
   }
 }
 
+const PLUGIN_LISTS = new Set(['sources', 'destinations', 'notifications']);
+
 function walk(
   node: unknown,
   path: (string | number)[],
   options: ResolveOptions,
   problems: ConfigProblem[],
   inCredentials: boolean,
+  secretKeys: ReadonlySet<string> = options.secretKeys,
 ): unknown {
   if (typeof node === 'string') return substituteEnv(node, path, options, problems);
-  if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i], options, problems, inCredentials));
+  if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i], options, problems, inCredentials, secretKeys));
   if (node === null || typeof node !== 'object') return node;
 
   const input = node as Record<string, unknown>;
+  if (path.length === 2 && PLUGIN_LISTS.has(String(path[0])) && options.pluginSecrets) {
+    secretKeys = new Set([...secretKeys, ...options.pluginSecrets(String(path[0]), input.type)]);
+  }
   const out: Record<string, unknown> = {};
   for (const [key, raw] of Object.entries(input)) {
     const keyPath = [...path, key];
-    const value = walk(raw, keyPath, options, problems, inCredentials || key === 'credentials');
+    const value = walk(raw, keyPath, options, problems, inCredentials || key === 'credentials', secretKeys);
     const stem = key.endsWith('_file') ? key.slice(0, -'_file'.length) : undefined;
-    if (stem && options.secretKeys.has(stem)) {
+    if (stem && secretKeys.has(stem)) {
       if (input[stem] !== undefined) {
         problems.push({ path: pathLabel(keyPath), message: `give either ${stem} or ${key}, not both` });
         continue;
@@ -88,7 +96,7 @@ function walk(
       continue;
     }
     out[key] = value;
-    const isSecret = options.secretKeys.has(key) || (inCredentials && !NON_SECRET_CREDENTIAL_KEYS.has(key));
+    const isSecret = secretKeys.has(key) || (inCredentials && !NON_SECRET_CREDENTIAL_KEYS.has(key));
     if (isSecret && typeof value === 'string') options.redactor.add(value);
   }
   return out;

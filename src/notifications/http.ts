@@ -65,8 +65,12 @@ export async function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   );
 }
 
-/** 4xx other than 408 and 429 will not get better by retrying. */
+/**
+ * 4xx other than 408 and 429 will not get better by retrying; nor will an error a channel
+ * marks `permanent` (an SMTP login refused: retrying could lock the account).
+ */
 export function isPermanentHttpError(error: unknown): boolean {
+  if ((error as { permanent?: unknown } | null)?.permanent === true) return true;
   return error instanceof HttpStatusError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
 }
 

@@ -19,6 +19,9 @@ import { KeyLayout, formatTimestamp } from './keys.js';
 import { MANIFEST_FORMAT, storeManifest, type ManifestFile } from './manifest.js';
 import { NotificationDispatcher } from './notify.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
+import { runAfterHooks, runBeforeHooks, type HookScope } from './hooks.js';
+import { VZDUMP_SOURCE_TYPE } from '../sources/vzdump/schema.js';
+import { totalStoredBytes } from '../report.js';
 import { storeArtifact } from './store-artifact.js';
 
 export interface RunOptions {
@@ -34,7 +37,7 @@ export interface RunOptions {
   logTail?: () => string[];
 }
 
-interface ReadyDestination {
+export interface ReadyDestination {
   loaded: LoadedDestination;
   destination?: Destination;
   setupError?: string;
@@ -79,7 +82,7 @@ export async function resolveEncryption(source: LoadedSource, logger: Logger): P
   return { kind: 'passphrase', passphrase: o.passphrase! };
 }
 
-async function createDestinations(job: Job, ctx: CreateContext): Promise<ReadyDestination[]> {
+export async function createDestinations(job: Job, ctx: CreateContext): Promise<ReadyDestination[]> {
   const ready: ReadyDestination[] = [];
   for (const loaded of job.destinations) {
     const layout = new KeyLayout(loaded.options.key_template, job.info.hostname);
@@ -107,8 +110,16 @@ export async function runJob(job: Job, options: RunOptions): Promise<RunReport> 
     if (d.setupError) logger.error({ destination: d.loaded.options.id }, `destination ${d.loaded.options.id} cannot be used: ${d.setupError}`);
   }
 
+  // Job-level command hooks: a failing `before` fails the run before any source starts.
+  const jobHooks: HookScope = { job: job.info, runId: report.runId, logger, signal };
+  if (!report.dryRun) await runBeforeHooks(job.root, jobHooks).catch((error: unknown) => (report.error = describeError(error)));
+
   for (const source of selectSources(job, options.only)) {
-    if (signal.aborted) break;
+    if (signal.aborted || report.error) break;
+    if (source.plugin.type === VZDUMP_SOURCE_TYPE) {
+      logger.info(`source ${source.options.id} (vzdump) is stored by "backup vzdump-hook" when vzdump runs; skipped`);
+      continue;
+    }
     const sourceReport = await runSource(job, source, destinations, { ...options, report, notifier, started });
     report.sources.push(sourceReport);
   }
@@ -116,17 +127,18 @@ export async function runJob(job: Job, options: RunOptions): Promise<RunReport> 
 
   for (const d of destinations) await d.destination?.close?.().catch(() => undefined);
   finishReport(report, options.logTail);
+  if (!report.dryRun) await runAfterHooks(job.root, jobHooks, { status: report.status, error: report.error, durationSeconds: report.durationSeconds });
   if (!report.dryRun) await notifier.emit({ kind: 'run', run: report });
   return report;
 }
 
-interface SourceRunContext extends RunOptions {
+export interface SourceRunContext extends RunOptions {
   report: RunReport;
   notifier: NotificationDispatcher;
   started: Date;
 }
 
-async function runSource(job: Job, loaded: LoadedSource, destinations: ReadyDestination[], run: SourceRunContext): Promise<SourceReport> {
+export async function runSource(job: Job, loaded: LoadedSource, destinations: ReadyDestination[], run: SourceRunContext): Promise<SourceReport> {
   const { logger, signal } = run;
   const o = loaded.options;
   const log = logger.child({ source: o.id });
@@ -162,12 +174,14 @@ async function runSource(job: Job, loaded: LoadedSource, destinations: ReadyDest
   };
   if (!run.dryRun) await run.notifier.emit({ kind: 'start', source: report, run: run.report });
   log.info(`source ${o.id} (${loaded.plugin.type}) started`);
+  const hooks: HookScope = { job: job.info, source: { id: o.id, type: loaded.plugin.type }, runId: run.report.runId, runKey: report.runKey, logger: log, signal };
 
   const tmpBase = o.tmpdir ?? job.tmpdir;
   let tmpdir: string | undefined;
   let source: Source | undefined;
   const sourceCtx = (dir: string): SourceContext => ({ job: job.info, tmpdir: dir, logger: log, signal });
   try {
+    if (!run.dryRun) await runBeforeHooks(o, hooks);
     const encryption = await resolveEncryption(loaded, log);
     report.encryption = describeEncryption(encryption);
     if (encryption.kind === 'none') log.warn(`source ${o.id} is stored UNENCRYPTED ("encryption": "none" or compress_only)`);
@@ -204,6 +218,12 @@ async function runSource(job: Job, loaded: LoadedSource, destinations: ReadyDest
       .filter((d) => d.status === 'failure')
       .map((d) => `destination ${d.id}: ${d.error}`)
       .join('; ');
+  }
+  if (!run.dryRun) {
+    const outcome = { status: report.status, error: report.error, storedBytes: totalStoredBytes(report), durationSeconds: report.durationSeconds };
+    const hookWarnings = await runAfterHooks(o, hooks, outcome);
+    report.warnings.push(...hookWarnings);
+    if (hookWarnings.length && report.status === 'success') report.status = 'warning';
   }
   log.info(`source ${o.id} finished: ${report.status}`);
   if (!run.dryRun) {

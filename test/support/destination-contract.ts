@@ -49,7 +49,8 @@ export function randomStream(total: number, seed = 1): { stream: Readable; sha25
       const chunk = Buffer.allocUnsafe(size);
       for (let i = 0; i < size; i += 4) {
         state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-        chunk.writeUInt32LE(state, Math.min(i, size - 4));
+        if (i + 4 <= size) chunk.writeUInt32LE(state, i);
+        else for (let j = i; j < size; j++) chunk[j] = (state >>> (8 * (j - i))) & 0xff;
       }
       produced += size;
       hash.update(chunk);

@@ -9,18 +9,21 @@ import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
 import { defineSource, type Artifact } from '../types.js';
 import { FolderOptions } from './schema.js';
 
+/** tar arguments archiving `target` as `./<basename>` from its parent folder (also used by folder-ssh). */
+export function tarArguments(target: string, excludes: readonly string[]): string[] {
+  const args = ['-C', dirname(target), '-cf', '-'];
+  for (const pattern of excludes) args.push(`--exclude=${pattern}`);
+  args.push(`./${basename(target)}`);
+  return args;
+}
+
 export const folderSource = defineSource({
   type: 'folder',
   description: 'A local file or folder, archived with GNU tar.',
   options: FolderOptions,
   create(options) {
     const target = resolve(options.path);
-    const tarArgs = () => {
-      const args = ['-C', dirname(target), '-cf', '-'];
-      for (const pattern of options.excludes ?? []) args.push(`--exclude=${pattern}`);
-      args.push(`./${basename(target)}`);
-      return args;
-    };
+    const tarArgs = () => tarArguments(target, options.excludes ?? []);
     const command = options.tar_command ?? 'tar';
     const check = async () => {
       await stat(target).catch((error: NodeJS.ErrnoException) => {

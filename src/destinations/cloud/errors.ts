@@ -1,0 +1,56 @@
+/**
+ * SDK errors carry their request (with Authorization headers, signed URLs, upload session
+ * ids): they never travel on as `cause`. What the operator needs is copied into a plain error.
+ */
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+
+/** The network error code (ECONNREFUSED...) anywhere in the cause chain, if any. */
+export function networkCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
+    const errno = (current as { errno?: unknown }).errno;
+    if (typeof errno === 'string' && NETWORK_CODES.has(errno)) return errno;
+    const message = (current as { message?: unknown }).message;
+    if (typeof message === 'string') {
+      const m = /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\b/.exec(message);
+      if (m) return m[1];
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A first error of the given class anywhere in the cause chain. */
+export function findInChain<T>(error: unknown, type: abstract new (...args: never[]) => T): T | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    if (current instanceof type) return current;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A plain Error with the first line of the SDK's message only: safe to keep as `cause`. */
+export function safeCause(error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = new Error(message.split('\n')[0]!.slice(0, 500));
+  cause.name = error instanceof Error ? error.name : 'Error';
+  return cause;
+}
+
+/** Whether the failure was the put's own abort (its signal), not the service. */
+export function isAbort(error: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR'));
+}
+
+/** "the stream failed: <message>" for the put's own failures (source error or abort). */
+export function streamFailure(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) {
+    const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+    return `upload aborted (${reason}); nothing was stored`;
+  }
+  return `the data stream failed (${error instanceof Error ? error.message : String(error)}); nothing was stored`;
+}

@@ -1,0 +1,201 @@
+/**
+ * `minio`: a MinIO server or another S3-compatible service (DigitalOcean Spaces...) through the
+ * MinIO JavaScript SDK, as the original tool did with the MinIO Python SDK.
+ *
+ * The SDK's own putObject is not used for uploads: for a stream of unknown length it buffers
+ * 528 MiB parts, it resumes any earlier incomplete upload of the same key, and when the source
+ * stream fails it neither rejects nor aborts the multipart upload (the error is not forwarded
+ * through its internal pipe, so the promise never settles and the parts stay). Uploads go through
+ * the shared uploader (../s3-protocol/multipart.ts) over the SDK's multipart calls instead,
+ * which aborts the upload by id on any failure.
+ */
+import type { Readable } from 'node:stream';
+import type { Client } from 'minio';
+import { DestinationError, ObjectNotFoundError } from '../../errors.js';
+import { networkCode, safeCause } from '../cloud/errors.js';
+import { explainS3Error, normalizePrefix, type S3ErrorFacts, type S3Place } from '../s3-protocol/common.js';
+import { MultipartUploadError, uploadStream, type MultipartTarget } from '../s3-protocol/multipart.js';
+import { DEFAULT_FIRST_PART_MIB, MIB } from '../s3-protocol/part-size.js';
+import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { MinioOptions } from './schema.js';
+
+/** `host`, `host:port` or `[v6]:port`, without a scheme. */
+export function parseEndpoint(endpoint: string): { host: string; port?: number } | undefined {
+  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:/\s[\]]+)(?::(\d{1,5}))?$/.exec(endpoint.trim());
+  if (!m) return undefined;
+  const port = m[2] === undefined ? undefined : Number(m[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function factsOf(error: unknown): S3ErrorFacts {
+  const e = (error ?? {}) as { code?: string; message?: string };
+  const network = networkCode(error);
+  const message = (e.message ?? String(error)).split('\n')[0]!;
+  const status = e.code === 'AccessDenied' ? 403 : e.code === 'NotFound' ? 404 : undefined;
+  return { code: network ? undefined : e.code, status, network, message };
+}
+
+export const minioDestination = defineDestination({
+  type: 'minio',
+  description: 'A MinIO bucket or another S3-compatible service (DigitalOcean Spaces...) through the MinIO SDK.',
+  options: MinioOptions,
+  problems(options) {
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.endpoint)) {
+      return [{ key: 'endpoint', message: 'give host or host:port without http:// or https:// (TLS is chosen by "secure")' }];
+    }
+    if (!parseEndpoint(options.endpoint)) return [{ key: 'endpoint', message: 'expected host or host:port, e.g. minio.lan:9000' }];
+    return [];
+  },
+  async create(options): Promise<Destination> {
+    const Minio = await import('minio');
+    const parsed = parseEndpoint(options.endpoint);
+    if (!parsed) throw new DestinationError(`endpoint "${options.endpoint}" is not host or host:port`, { plugin: options.id });
+    const secure = options.secure ?? true;
+    const bucket = options.bucket;
+    const base = normalizePrefix(options.prefix);
+    const client: Client = new Minio.Client({
+      endPoint: parsed.host,
+      port: parsed.port,
+      useSSL: secure,
+      accessKey: options.credentials.access_key,
+      secretKey: options.credentials.secret_key,
+      region: options.region,
+    });
+    const place: S3Place = {
+      bucket,
+      endpoint: `${secure ? 'https' : 'http'}://${options.endpoint}`,
+      region: options.region,
+      accessKeyField: 'credentials.access_key',
+      secretKeyField: 'credentials.secret_key',
+    };
+    const fail = (doing: string, error: unknown) =>
+      new DestinationError(`${doing} failed: ${explainS3Error(factsOf(error), place)}`, { plugin: options.id, cause: safeCause(error) });
+    const codeOf = (error: unknown) => (error as { code?: string } | null)?.code;
+
+    function targetFor(key: string): MultipartTarget {
+      const name = base + key;
+      return {
+        async putObject(body) {
+          await client.putObject(bucket, name, body, body.length);
+        },
+        async createUpload() {
+          return client.initiateNewMultipartUpload(bucket, name, {});
+        },
+        async uploadPart(uploadId, partNumber, body) {
+          const part = await client.uploadPart({ bucketName: bucket, objectName: name, uploadID: uploadId, partNumber, headers: {} }, body);
+          if (!part.etag) throw new Error(`UploadPart ${partNumber} returned no ETag`);
+          return part.etag;
+        },
+        async completeUpload(uploadId, parts) {
+          await client.completeMultipartUpload(
+            bucket,
+            name,
+            uploadId,
+            parts.map((p) => ({ part: p.partNumber, etag: p.etag })),
+          );
+        },
+        async abortUpload(uploadId) {
+          try {
+            await client.abortMultipartUpload(bucket, name, uploadId);
+          } catch (error) {
+            if (codeOf(error) !== 'NoSuchUpload') throw error;
+          }
+        },
+        async deleteObject() {
+          await client.removeObject(bucket, name);
+        },
+      };
+    }
+
+    return {
+      async check() {
+        let exists: boolean;
+        try {
+          exists = await client.bucketExists(bucket);
+        } catch (error) {
+          // A HEAD answer has no body: list one key to learn why access was denied.
+          if (codeOf(error) === 'AccessDenied') {
+            try {
+              await client.listObjectsV2Query(bucket, '', '', '', 1, '');
+            } catch (detailed) {
+              throw fail(`checking bucket "${bucket}"`, detailed);
+            }
+          }
+          throw fail(`checking bucket "${bucket}"`, error);
+        }
+        if (!exists) throw new DestinationError(`bucket "${bucket}" does not exist at ${place.endpoint}: create it or fix "bucket"`, { plugin: options.id });
+      },
+
+      async put(key, body, { signal }) {
+        try {
+          const { size } = await uploadStream(body, targetFor(key), {
+            firstPartBytes: (options.part_size_mb ?? DEFAULT_FIRST_PART_MIB) * MIB,
+            concurrency: options.upload_concurrency ?? 2,
+            signal,
+          });
+          return { size };
+        } catch (error) {
+          if (!(error instanceof MultipartUploadError)) throw fail(`storing ${key}`, error);
+          const why = error.origin === 'service' ? explainS3Error(factsOf(error.reason), place) : error.message;
+          const left = error.leftovers.length > 0 ? `; ${error.leftovers.join('; ')}` : '; nothing was stored';
+          throw new DestinationError(`storing ${key} failed: ${why}${left}`, { plugin: options.id, cause: safeCause(error.reason) });
+        }
+      },
+
+      async *list(prefix) {
+        let token = '';
+        do {
+          let page;
+          try {
+            page = await client.listObjectsV2Query(bucket, base + prefix, token, '', 1000, '');
+          } catch (error) {
+            throw fail(`listing ${base + prefix}`, error);
+          }
+          for (const object of page.objects) {
+            if (!object.name || !object.name.startsWith(base)) continue;
+            const stored: StoredObject = { key: object.name.slice(base.length), size: object.size ?? 0, lastModified: object.lastModified };
+            yield stored;
+          }
+          token = page.isTruncated ? page.nextContinuationToken : '';
+        } while (token);
+      },
+
+      async get(key) {
+        try {
+          return (await client.getObject(bucket, base + key)) as Readable;
+        } catch (error) {
+          const code = codeOf(error);
+          if (code === 'NoSuchKey' || code === 'NotFound') throw new ObjectNotFoundError(key, { plugin: options.id });
+          throw fail(`reading ${key}`, error);
+        }
+      },
+
+      async delete(keys) {
+        if (keys.length === 0) return;
+        let results;
+        try {
+          // The SDK sends DeleteObjects in batches of 1000 keys, with Content-MD5.
+          results = await client.removeObjects(
+            bucket,
+            keys.map((k) => base + k),
+          );
+        } catch (error) {
+          throw fail(`deleting ${keys.length} object(s)`, error);
+        }
+        const errors = results
+          .map((r) => {
+            const entry = r as { Code?: string; Key?: string; Message?: string; Error?: { Code?: string; Key?: string; Message?: string } } | null | undefined;
+            return entry?.Error ?? entry;
+          })
+          .filter((e): e is { Code?: string; Key?: string; Message?: string } => Boolean(e?.Code) && e?.Code !== 'NoSuchKey');
+        if (errors.length > 0) {
+          const first = errors[0]!;
+          throw new DestinationError(`deleting ${errors.length} of ${keys.length} object(s) failed, first ${first.Key ?? '?'}: ${first.Code} ${first.Message ?? ''}`.trim(), {
+            plugin: options.id,
+          });
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,246 @@
+/**
+ * `samba`: a folder on an SMB share (Samba or Windows), through Samba's smbclient as the original
+ * tool did. Uploads stream into smbclient's stdin (`put - NAME`, no temp file on this machine)
+ * under a hidden temporary name beside the target, and are renamed into place only after the
+ * stream ended cleanly and smbclient confirmed the write; on failure or abort the temporary file
+ * is deleted.
+ */
+import { randomBytes } from 'node:crypto';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { DestinationError, ObjectNotFoundError } from '../../errors.js';
+import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { SambaOptions } from './schema.js';
+import {
+  connectionFailure,
+  explainSmbOutput,
+  killSmbclient,
+  parseRecursiveListing,
+  quote,
+  runSmbclient,
+  saysNotFound,
+  unexpectedStatusLines,
+  unsafeNameProblem,
+  type SmbConnection,
+  type SmbPlace,
+} from './smbclient.js';
+
+const PARTIAL_MARK = '.partial-';
+/** Commands per smbclient run when deleting (keeps the -c argument far below the argv limit). */
+const DELETE_BATCH = 200;
+
+/** `a/b/c` -> ['a', 'a/b', 'a/b/c']. */
+function ancestry(folder: string): string[] {
+  const parts = folder ? folder.split('/') : [];
+  return parts.map((_, i) => parts.slice(0, i + 1).join('/'));
+}
+
+const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+export const sambaDestination = defineDestination({
+  type: 'samba',
+  aliases: ['smb'],
+  description: 'A folder on an SMB share (Samba, Windows, NAS) through smbclient.',
+  options: SambaOptions,
+  problems(options) {
+    const problems: { key: string; message: string }[] = [];
+    const username = options.credentials?.username ?? options.username;
+    const password = options.credentials?.password ?? options.password;
+    if (options.credentials && (options.username || options.password)) {
+      problems.push({ key: 'credentials', message: 'give either credentials.username/password or username/password, not both' });
+    }
+    if (!username) problems.push({ key: 'credentials.username', message: 'required (or the flat "username")' });
+    if (!password) problems.push({ key: 'credentials.password', message: 'required (or the flat "password", password_file or ${ENV})' });
+    for (const [key, value] of [['username', username], ['password', password], ['workgroup', options.workgroup]] as const) {
+      if (value && /[\r\n]/.test(value)) problems.push({ key, message: 'must be a single line' });
+    }
+    const path = (options.path ?? '').replace(/^\/+|\/+$/g, '');
+    if (path && unsafeNameProblem(path)) problems.push({ key: 'path', message: unsafeNameProblem(path)! });
+    if (/[/\\"]/.test(options.share)) problems.push({ key: 'share', message: 'the share name only, without slashes (use "path" for a folder inside it)' });
+    return problems;
+  },
+  create(options, ctx): Destination {
+    const username = options.credentials?.username ?? options.username;
+    const password = options.credentials?.password ?? options.password;
+    const fail = (message: string) => new DestinationError(message, { plugin: options.id });
+    if (!username || !password) throw fail('credentials.username and credentials.password are required');
+    if (options.suffix !== undefined) {
+      ctx.logger.debug({ destination: options.id }, 'samba: "suffix" is accepted for compatibility and not used: stored names already end with .gpg when encrypted');
+    }
+    const connection: SmbConnection = { host: options.host, share: options.share, port: options.port, workgroup: options.workgroup, username, password };
+    const place: SmbPlace = { host: options.host, port: options.port, share: options.share, username };
+    // "" or "folder/inside/share/" (keys are appended to it).
+    const root = (options.path ?? '').replace(/\\/g, '/').replace(/^\/+|\/+$/g, '');
+    const base = root ? `${root}/` : '';
+
+    const remoteOf = (key: string) => {
+      const problem = unsafeNameProblem(key);
+      if (problem) throw fail(`cannot store "${key}" on an SMB share: the key ${problem}`);
+      return base + key;
+    };
+
+    /** Runs commands that need no data; throws the explained failure when the connection failed. */
+    async function run(doing: string, commands: string[]): Promise<{ code: number | null; output: string }> {
+      const smb = await runSmbclient(connection, commands);
+      const result = await smb.exit;
+      if (result.spawnError) throw fail(`${doing} failed: ${result.spawnError}`);
+      if (connectionFailure(result.output)) throw fail(`${doing} failed: ${explainSmbOutput(result.output, place)}`);
+      return result;
+    }
+
+    async function removeQuietly(path: string): Promise<void> {
+      try {
+        await run(`removing ${path}`, [`del ${quote(path)}`]);
+      } catch {
+        // best effort: the caller reports the original failure
+      }
+    }
+
+    return {
+      async check() {
+        const result = await run(`connecting to //${options.host}/${options.share}`, [root ? `ls ${quote(root)}` : 'ls']);
+        // A missing folder is created by the first put; anything else is a real problem.
+        if (result.code !== 0 && !saysNotFound(result.output)) {
+          throw fail(`checking //${options.host}/${options.share}/${root} failed: ${explainSmbOutput(result.output, place)}`);
+        }
+      },
+
+      async put(key, body, { signal }) {
+        const remote = remoteOf(key);
+        const folder = dirOf(remote);
+        const temp = `${folder ? `${folder}/` : ''}.${baseOf(remote)}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
+        signal.throwIfAborted();
+
+        let size = 0;
+        let streamError: unknown;
+        body.once('error', (error: unknown) => (streamError ??= error));
+        const counter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            size += chunk.length;
+            callback(null, chunk);
+          },
+        });
+        // mkdir of each folder level (an existing one only prints a collision), then the upload.
+        const smb = await runSmbclient(connection, [...ancestry(folder).map((d) => `mkdir ${quote(d)}`), `put - ${quote(temp)}`], { stdin: true });
+        // smbclient ending before it has read everything (refused login, no such share) must
+        // stop the feeding too, or a slow or stalled source would keep the put waiting.
+        const stopFeeding = new AbortController();
+        let feeding = true;
+        let smbclientEndedFirst = false;
+        void smb.exit.then(() => {
+          if (!feeding) return;
+          smbclientEndedFirst = true;
+          stopFeeding.abort(new Error('smbclient ended'));
+        });
+        const feedError = await pipeline(body, counter, smb.child.stdin!, { signal: AbortSignal.any([signal, stopFeeding.signal]) }).then(
+          () => undefined,
+          (error: unknown) => error ?? new Error('stream failed'),
+        );
+        feeding = false;
+        if (feedError !== undefined && !smbclientEndedFirst) await killSmbclient(smb);
+        const result = await smb.exit;
+
+        const cleanupAndFail = async (message: string): Promise<never> => {
+          if (!result.spawnError) await removeQuietly(temp);
+          throw fail(`storing ${key} failed: ${message}; nothing was stored`);
+        };
+        if (signal.aborted) {
+          const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+          return cleanupAndFail(`upload aborted (${reason})`);
+        }
+        if (result.spawnError) return cleanupAndFail(result.spawnError);
+        if (smbclientEndedFirst && result.code !== 0) return cleanupAndFail(explainSmbOutput(result.output, place));
+        if (streamError !== undefined) return cleanupAndFail(`the data stream failed (${(streamError as Error).message ?? String(streamError)})`);
+        if (result.code !== 0) return cleanupAndFail(explainSmbOutput(result.output, place));
+        if (feedError !== undefined) return cleanupAndFail(`writing to smbclient failed (${(feedError as Error).message})`);
+
+        const renamed = await run(`storing ${key}`, [`rename ${quote(temp)} ${quote(remote)} -f`]).catch(async (error: unknown) => {
+          await removeQuietly(temp);
+          throw error;
+        });
+        if (renamed.code !== 0 || unexpectedStatusLines(renamed.output, /^$/).length > 0) {
+          return cleanupAndFail(`renaming the uploaded file into place failed: ${explainSmbOutput(renamed.output, place)}`);
+        }
+        if (signal.aborted) {
+          // Aborted while the rename was under way (the source failed after its last byte).
+          await removeQuietly(remote);
+          const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
+          throw fail(`storing ${key} failed: upload aborted (${reason}); nothing was stored`);
+        }
+        return { size };
+      },
+
+      async *list(prefix) {
+        const full = base + prefix;
+        const folder = dirOf(full);
+        if (folder && unsafeNameProblem(folder)) throw fail(`cannot list "${prefix}": the folder ${unsafeNameProblem(folder)}`);
+        const result = await run(`listing ${full}`, ['recurse', folder ? `ls ${quote(`${folder}/*`)}` : 'ls']);
+        if (result.code !== 0) {
+          if (saysNotFound(result.output)) return;
+          throw fail(`listing ${full} failed: ${explainSmbOutput(result.output, place)}`);
+        }
+        for (const file of parseRecursiveListing(result.output, folder)) {
+          if (!file.path.startsWith(full) || baseOf(file.path).includes(PARTIAL_MARK)) continue;
+          const stored: StoredObject = { key: file.path.slice(base.length), size: file.size, lastModified: file.lastModified };
+          yield stored;
+        }
+      },
+
+      async get(key) {
+        const remote = remoteOf(key);
+        const smb = await runSmbclient(connection, [`get ${quote(remote)} /dev/fd/3`], { fd3: true });
+        const data = smb.child.stdio[3] as Readable;
+        const chunks = data[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        const failure = async (): Promise<DestinationError | undefined> => {
+          const result = await smb.exit;
+          if (result.spawnError) return fail(`reading ${key} failed: ${result.spawnError}`);
+          if (result.code === 0) return undefined;
+          if (!connectionFailure(result.output) && saysNotFound(result.output)) return new ObjectNotFoundError(key, { plugin: options.id });
+          return fail(`reading ${key} failed: ${explainSmbOutput(result.output, place)}`);
+        };
+        // fd 3 ends when smbclient exits: the first chunk, or the end, tells whether the file opened.
+        const first = await chunks.next();
+        if (first.done) {
+          const error = await failure();
+          if (error) throw error;
+          return Readable.from([]);
+        }
+        async function* rest(): AsyncGenerator<Buffer> {
+          try {
+            yield first.value;
+            for (;;) {
+              const next = await chunks.next();
+              if (next.done) break;
+              yield next.value;
+            }
+            const error = await failure();
+            if (error) throw error;
+          } finally {
+            // The reader stopped early (or an error): end smbclient.
+            await killSmbclient(smb);
+          }
+        }
+        return Readable.from(rest());
+      },
+
+      async delete(keys) {
+        if (keys.length === 0) return;
+        const remotes = keys.map(remoteOf);
+        // Folders left empty go too (deepest first), never the destination's root folder.
+        const folders = new Set<string>();
+        for (const remote of remotes) for (const folder of ancestry(dirOf(remote))) if (folder.length > root.length) folders.add(folder);
+        const commands = [
+          ...remotes.map((r) => `del ${quote(r)}`),
+          ...[...folders].sort((a, b) => b.split('/').length - a.split('/').length).map((f) => `rmdir ${quote(f)}`),
+        ];
+        for (let i = 0; i < commands.length; i += DELETE_BATCH) {
+          const result = await run(`deleting ${keys.length} file(s)`, commands.slice(i, i + DELETE_BATCH));
+          // Expected: files already gone, folders not empty or already gone.
+          const problems = unexpectedStatusLines(result.output, /removing remote directory|NT_STATUS_(OBJECT_NAME_NOT_FOUND|OBJECT_PATH_NOT_FOUND|NO_SUCH_FILE)\b/);
+          if (problems.length > 0) throw fail(`deleting failed: ${explainSmbOutput(problems.join('\n'), place)}`);
+        }
+      },
+    };
+  },
+});

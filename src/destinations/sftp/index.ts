@@ -1,0 +1,280 @@
+/**
+ * `sftp`: a folder on an SSH server, over SFTP (ssh2). Host key checked against known_hosts.
+ * Atomic put: upload to a hidden `.name.partial-<random>` in the target folder, fsync, then
+ * rename into place (posix-rename@openssh.com, which replaces atomically, when offered); on
+ * error or abort the temporary file is removed. One connection per destination, reused.
+ */
+import { randomBytes } from 'node:crypto';
+import { userInfo } from 'node:os';
+import { posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { SFTPWrapper, Stats } from 'ssh2';
+import { DestinationError, ObjectNotFoundError, type BackupErrorOptions } from '../../errors.js';
+import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../sources/ssh/connection.js';
+import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { SftpOptions } from './schema.js';
+import { SftpDownload, SftpUpload } from './transfer.js';
+
+const PARTIAL_MARK = '.partial-';
+
+// SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks).
+const NO_SUCH_FILE = 2;
+const PERMISSION_DENIED = 3;
+
+type SftpError = Error & { code?: number | string };
+
+function codeOf(error: unknown): number | string | undefined {
+  return (error as SftpError | undefined)?.code;
+}
+
+/** Promise wrapper for ssh2's callback API. */
+function call<T>(fn: (callback: (error: Error | undefined | null, value: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    fn((error, value) => (error ? reject(error) : resolve(value)));
+  });
+}
+
+function hasExtension(sftp: SFTPWrapper, name: string): boolean {
+  const extensions = (sftp as unknown as { _extensions?: Record<string, string> })._extensions;
+  return extensions?.[name] !== undefined;
+}
+
+export const sftpDestination = defineDestination({
+  type: 'sftp',
+  description: 'A folder on an SSH server, over SFTP.',
+  options: SftpOptions,
+  create(options, { job }): Destination {
+    const fail = (message: string, errorOptions: BackupErrorOptions = {}) => new DestinationError(message, { plugin: options.id, ...errorOptions });
+    const target: SshTarget = {
+      host: options.host,
+      port: options.port,
+      username: options.user ?? userInfo().username,
+      identityFile: options.identity_file ? jobRelativePath(options.identity_file, job) : undefined,
+      password: options.password,
+      knownHosts: options.known_hosts ? jobRelativePath(options.known_hosts, job) : undefined,
+      connectTimeoutSeconds: options.connect_timeout,
+    };
+    const root = posix.normalize(options.path).replace(/(.)\/+$/, '$1');
+    const doSync = options.fsync ?? true;
+    const where = `${target.host}${target.port === 22 ? '' : `:${target.port}`}:${root}`;
+
+    let connection: Promise<{ session: SshSession; sftp: SFTPWrapper }> | undefined;
+    let rootChecked = false;
+    const knownDirs = new Set<string>();
+
+    const connect = async () => {
+      const session = await connectSsh(target, fail);
+      try {
+        const sftp = await call<SFTPWrapper>((cb) => session.client.sftp(cb));
+        sftp.on('error', () => undefined);
+        return { session, sftp };
+      } catch (error) {
+        await session.close();
+        throw fail(`${session.where} does not offer SFTP (is the sftp subsystem enabled in sshd_config?): ${(error as Error).message}`, { cause: error });
+      }
+    };
+
+    const sftpOf = async (): Promise<SFTPWrapper> => {
+      if (connection) {
+        const current = await connection.catch(() => undefined);
+        if (current && current.session.isOpen) return current.sftp;
+        connection = undefined;
+      }
+      const opening = connect();
+      connection = opening;
+      opening.catch(() => {
+        if (connection === opening) connection = undefined;
+      });
+      return (await opening).sftp;
+    };
+
+    const pathOf = (key: string) => {
+      if (key.startsWith('/') || key.split('/').some((part) => part === '..' || part === '.')) throw fail(`key ${key} leaves the destination folder`);
+      return root === '.' ? key : `${root}/${key}`;
+    };
+
+    const stat = async (sftp: SFTPWrapper, path: string): Promise<Stats | undefined> => {
+      try {
+        return await call<Stats>((cb) => sftp.stat(path, cb));
+      } catch (error) {
+        if (codeOf(error) === NO_SUCH_FILE) return undefined;
+        throw error;
+      }
+    };
+
+    const describeSftpError = (action: string, error: unknown) => {
+      const code = codeOf(error);
+      const reason = code === PERMISSION_DENIED ? 'permission denied' : (error as Error).message;
+      return fail(`${action} on ${where} failed: ${reason}`, { cause: error });
+    };
+
+    const ensureRoot = async (sftp: SFTPWrapper) => {
+      if (rootChecked) return;
+      const found = await stat(sftp, root);
+      if (found && !found.isDirectory()) throw fail(`${root} on ${target.host} is not a folder`);
+      if (!found) {
+        if (!options.create) throw fail(`${root} does not exist on ${target.host} (is the disk mounted there? set "create": 1 to create it)`);
+        await mkdirs(sftp, root);
+      }
+      knownDirs.add(root);
+      rootChecked = true;
+    };
+
+    async function mkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
+      if (knownDirs.has(dir) || dir === '.' || dir === '/' || dir === '') return;
+      const found = await stat(sftp, dir);
+      if (found) {
+        if (!found.isDirectory()) throw fail(`${dir} on ${target.host} is not a folder`);
+        knownDirs.add(dir);
+        return;
+      }
+      await mkdirs(sftp, posix.dirname(dir));
+      try {
+        await call<void>((cb) => sftp.mkdir(dir, { mode: 0o700 }, cb as never));
+      } catch (error) {
+        // Created meanwhile by a parallel put is fine.
+        const again = await stat(sftp, dir);
+        if (!again?.isDirectory()) throw describeSftpError(`creating folder ${dir}`, error);
+      }
+      knownDirs.add(dir);
+    }
+
+    async function* walk(sftp: SFTPWrapper, dir: string): AsyncIterable<StoredObject> {
+      let entries;
+      try {
+        entries = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb));
+      } catch (error) {
+        if (codeOf(error) === NO_SUCH_FILE) return;
+        throw describeSftpError(`listing ${dir}`, error);
+      }
+      for (const entry of entries) {
+        if (entry.filename === '.' || entry.filename === '..') continue;
+        const full = dir === '.' ? entry.filename : `${dir}/${entry.filename}`;
+        if (entry.attrs.isDirectory()) yield* walk(sftp, full);
+        else if (entry.attrs.isFile() && !entry.filename.includes(PARTIAL_MARK)) {
+          const key = root === '.' ? full : full.slice(root.length + 1);
+          yield { key, size: entry.attrs.size, lastModified: new Date(entry.attrs.mtime * 1000) };
+        }
+      }
+    }
+
+    return {
+      async check() {
+        const sftp = await sftpOf();
+        await ensureRoot(sftp);
+        // Proves write permission; the probe is removed at once.
+        const probe = `${root}/.backup-runner-check${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
+        try {
+          const handle = await call<Buffer>((cb) => sftp.open(probe, 'wx', { mode: 0o600 }, cb));
+          await call<void>((cb) => sftp.close(handle, cb as never));
+        } catch (error) {
+          throw describeSftpError(`writing in ${root}`, error);
+        } finally {
+          await call<void>((cb) => sftp.unlink(probe, cb as never)).catch(() => undefined);
+        }
+      },
+
+      async put(key, body: Readable, { signal }) {
+        const sftp = await sftpOf();
+        await ensureRoot(sftp);
+        const path = pathOf(key);
+        const dir = posix.dirname(path);
+        await mkdirs(sftp, dir);
+        const temp = `${dir}/.${posix.basename(path)}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
+        let handle: Buffer | undefined;
+        try {
+          if (signal.aborted) throw signal.reason ?? new Error('aborted');
+          handle = await call<Buffer>((cb) => sftp.open(temp, 'wx', { mode: 0o600 }, cb));
+          const upload = new SftpUpload(sftp, handle);
+          await pipeline(body, upload, { signal });
+          if (doSync && hasExtension(sftp, 'fsync@openssh.com')) {
+            const open = handle;
+            await call<unknown>((cb) => sftp.ext_openssh_fsync(open, cb));
+          }
+          const open = handle;
+          handle = undefined;
+          await call<void>((cb) => sftp.close(open, cb as never));
+          if (hasExtension(sftp, 'posix-rename@openssh.com')) {
+            await call<void>((cb) => sftp.ext_openssh_rename(temp, path, cb as never));
+          } else {
+            // Plain SFTP rename refuses an existing target; keys are unique per run, so this is rare.
+            await call<void>((cb) => sftp.unlink(path, cb as never)).catch(() => undefined);
+            await call<void>((cb) => sftp.rename(temp, path, cb as never));
+          }
+          return { size: upload.bytesWritten };
+        } catch (error) {
+          if (handle) {
+            const open = handle;
+            await call<void>((cb) => sftp.close(open, cb as never)).catch(() => undefined);
+          }
+          await call<void>((cb) => sftp.unlink(temp, cb as never)).catch(() => undefined);
+          if (error instanceof DestinationError) throw error;
+          if (signal.aborted) throw fail(`storing ${key} on ${where} was aborted`, { cause: error });
+          throw describeSftpError(`storing ${key}`, error);
+        }
+      },
+
+      async *list(prefix) {
+        const sftp = await sftpOf();
+        const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+        const start = folder ? pathOf(folder) : root;
+        for await (const object of walk(sftp, start)) {
+          if (object.key.startsWith(prefix)) yield object;
+        }
+      },
+
+      async get(key) {
+        const sftp = await sftpOf();
+        const path = pathOf(key);
+        const found = await stat(sftp, path).catch((error: unknown) => {
+          throw describeSftpError(`reading ${key}`, error);
+        });
+        if (!found || !found.isFile()) throw new ObjectNotFoundError(key, { plugin: options.id });
+        try {
+          const handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));
+          return new SftpDownload(sftp, handle, found.size);
+        } catch (error) {
+          if (codeOf(error) === NO_SUCH_FILE) throw new ObjectNotFoundError(key, { plugin: options.id });
+          throw describeSftpError(`reading ${key}`, error);
+        }
+      },
+
+      async delete(keys) {
+        if (keys.length === 0) return;
+        const sftp = await sftpOf();
+        for (const key of keys) {
+          const path = pathOf(key);
+          try {
+            await call<void>((cb) => sftp.unlink(path, cb as never));
+          } catch (error) {
+            if (codeOf(error) !== NO_SUCH_FILE) throw describeSftpError(`deleting ${key}`, error);
+          }
+          // Remove run folders left empty, never the root itself.
+          let dir = posix.dirname(path);
+          while (dir !== root && (root === '.' ? dir !== '.' : dir.startsWith(`${root}/`))) {
+            try {
+              await call<void>((cb) => sftp.rmdir(dir, cb as never));
+              knownDirs.delete(dir);
+            } catch {
+              break;
+            }
+            dir = posix.dirname(dir);
+          }
+        }
+      },
+
+      async close() {
+        const current = connection;
+        connection = undefined;
+        rootChecked = false;
+        knownDirs.clear();
+        const open = await current?.catch(() => undefined);
+        if (open) {
+          open.sftp.end();
+          await open.session.close();
+        }
+      },
+    };
+  },
+});

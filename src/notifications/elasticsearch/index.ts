@@ -1,0 +1,214 @@
+/**
+ * `elasticsearch`: one document per source and run, written with the _bulk API over plain
+ * HTTP (sendHttp). The official client is not used: this is one request per run, the client
+ * would add a large dependency and its own retry/error layer on top of the dispatcher's, and
+ * it refuses servers that do not send `X-Elastic-Product` (OpenSearch, proxies).
+ *
+ * Each document has a fixed `_id` (run id + source id) and is written with the `create`
+ * action, so a retried request cannot duplicate documents (409 = already there) and data
+ * streams, which accept only `create`, work too.
+ */
+import { ConfigError, NotificationError } from '../../errors.js';
+import { redact, redactor } from '../../secrets.js';
+import type { RunReport, SourceReport } from '../../report.js';
+import { totalStoredBytes } from '../../report.js';
+import { loginOf, loginProblems, type Login } from '../credentials.js';
+import { HttpStatusError, basicAuth, sendHttp } from '../http.js';
+import { reportForExport } from '../message.js';
+import { defineNotification } from '../types.js';
+import { ElasticsearchOptions } from './schema.js';
+
+const DEFAULTS = { start: false, success: true, failure: true };
+export const DEFAULT_INDEX_PATTERN = 'backups-%Y';
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** strftime on a UTC date, for the directives index names need. Throws on any other directive. */
+export function formatIndexName(pattern: string, date: Date): string {
+  return pattern.replace(/%(.)/g, (_, directive: string) => {
+    switch (directive) {
+      case 'Y':
+        return String(date.getUTCFullYear());
+      case 'y':
+        return pad(date.getUTCFullYear() % 100);
+      case 'm':
+        return pad(date.getUTCMonth() + 1);
+      case 'd':
+        return pad(date.getUTCDate());
+      case 'H':
+        return pad(date.getUTCHours());
+      case 'M':
+        return pad(date.getUTCMinutes());
+      case 'S':
+        return pad(date.getUTCSeconds());
+      case 'j': {
+        const start = Date.UTC(date.getUTCFullYear(), 0, 1);
+        const today = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate());
+        return pad((today - start) / 86_400_000 + 1, 3);
+      }
+      case '%':
+        return '%';
+      default:
+        throw new Error(`unsupported directive %${directive} (use %Y %y %m %d %H %M %S %j %%)`);
+    }
+  });
+}
+
+/** Why Elasticsearch would refuse this index name, or undefined when it is valid. */
+export function indexNameProblem(name: string): string | undefined {
+  if (name !== name.toLowerCase()) return `index names must be lower case ("${name}")`;
+  if (/[\\/*?"<>|,# :]/.test(name)) return `index names must not contain \\ / * ? " < > | , # : or spaces ("${name}")`;
+  if (/^[-_+]/.test(name) || name === '.' || name === '..') return `index names must not start with - _ + or be . or .. ("${name}")`;
+  if (Buffer.byteLength(name) > 255) return 'index names are at most 255 bytes';
+  return undefined;
+}
+
+function patternProblem(pattern: string): string | undefined {
+  try {
+    return indexNameProblem(formatIndexName(pattern, new Date(Date.UTC(2026, 11, 31, 23, 59, 59))));
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** The document for one source of a run (or for the run itself when it failed before any source). */
+export function backupDocument(run: RunReport, source: SourceReport | undefined): Record<string, unknown> {
+  const status = (s: string) => (s === 'failure' ? 'failed' : s);
+  const common = {
+    '@timestamp': source?.finishedAt ?? run.finishedAt ?? new Date().toISOString(),
+    hostname: run.hostname,
+    job: { name: run.jobName, path: run.jobPath },
+    run: {
+      id: run.runId,
+      status: status(run.status),
+      started_at: run.startedAt,
+      finished_at: run.finishedAt ?? null,
+      duration_seconds: run.durationSeconds ?? null,
+      dry_run: run.dryRun,
+      tool_version: run.toolVersion,
+    },
+  };
+  if (!source) {
+    return { ...common, status: status(run.status), error: run.error ?? null, source: null };
+  }
+  const stored = totalStoredBytes(source);
+  const raw = source.artifacts.every((a) => a.rawBytes !== undefined) ? source.artifacts.reduce((sum, a) => sum + (a.rawBytes ?? 0), 0) : null;
+  const retained = source.destinations.map((d) => d.retention?.kept.length).filter((n): n is number => n !== undefined);
+  const uploadSeconds = Math.max(0, ...source.destinations.map((d) => d.uploadSeconds));
+  return {
+    ...common,
+    // 'success' | 'warning' | 'failed': the original wrote 'success' and 'failed'.
+    status: status(source.status),
+    error: source.error ?? null,
+    warnings: source.warnings,
+    source: { id: source.id, name: source.name, type: source.type },
+    started_at: source.startedAt,
+    finished_at: source.finishedAt ?? null,
+    duration_seconds: source.durationSeconds ?? null,
+    stored_bytes: stored,
+    raw_bytes: raw,
+    compression: source.compression,
+    encryption: source.encryption,
+    artifacts: source.artifacts.map((a) => ({ name: a.name, file: a.file, raw_bytes: a.rawBytes ?? null, stored_bytes: a.storedBytes, sha256: a.sha256 })),
+    destinations: source.destinations.map((d) => ({
+      id: d.id,
+      type: d.type,
+      status: status(d.status),
+      error: d.error ?? null,
+      stored_bytes: d.storedBytes,
+      upload_seconds: d.uploadSeconds,
+      retained_copies: d.retention?.kept.length ?? null,
+      deleted_runs: d.retention?.deleted.length ?? null,
+    })),
+    // The original's field names, so existing dashboards keep working.
+    stats: {
+      starttime: source.startedAt,
+      endtime: source.finishedAt ?? null,
+      size: stored,
+      dumptime: source.durationSeconds ?? null,
+      uploadtime: uploadSeconds,
+      dumpedfiles: source.artifacts.length,
+      retainedfiles: retained.length ? Math.min(...retained) : null,
+    },
+  };
+}
+
+interface BulkItemResult {
+  status?: number;
+  error?: { type?: string; reason?: string } | string;
+}
+
+/** Splits `https://user:pass@host/` into a clean URL and the login it carried. */
+function splitUrlLogin(url: string): { url: string; login?: Login } {
+  const parsed = new URL(url);
+  if (!parsed.username) return { url };
+  const login = { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
+  redactor.add(login.password);
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), login };
+}
+
+export const elasticsearchNotification = defineNotification({
+  type: 'elasticsearch',
+  description: 'Index one document per source and run into Elasticsearch/OpenSearch.',
+  options: ElasticsearchOptions,
+  secrets: ['api_key'],
+  problems(options) {
+    const problems = loginProblems(options);
+    const pattern = options.indexpattern ?? DEFAULT_INDEX_PATTERN;
+    const bad = patternProblem(pattern);
+    if (bad) problems.push({ key: 'indexpattern', message: bad });
+    if (options.api_key && (options.credentials || options.username)) problems.push({ key: 'api_key', message: 'give either api_key or a username/password, not both' });
+    return problems;
+  },
+  create(options) {
+    const plugin = options.id ?? 'elasticsearch';
+    const pattern = options.indexpattern ?? DEFAULT_INDEX_PATTERN;
+    const bad = patternProblem(pattern);
+    if (bad) throw new ConfigError([{ path: `notifications.${plugin}.indexpattern`, message: bad }]);
+    const { url, login: urlLogin } = splitUrlLogin(options.url);
+    const login = loginOf(options) ?? urlLogin;
+    const bulkUrl = `${url.replace(/\/+$/, '')}/_bulk`;
+    const headers: Record<string, string> = { 'content-type': 'application/x-ndjson', accept: 'application/json' };
+    if (options.api_key) headers.authorization = `ApiKey ${options.api_key}`;
+    else if (login) headers.authorization = basicAuth(login.username, login.password);
+    const success = options.notify_on_success ?? DEFAULTS.success;
+    const failure = options.notify_on_failure ?? DEFAULTS.failure;
+
+    return {
+      wants: (kind) => kind === 'run' && (success || failure),
+      async notify(event, { signal }) {
+        if (event.kind !== 'run') return;
+        const run = reportForExport(event.run);
+        const index = formatIndexName(pattern, new Date(run.startedAt));
+        const wanted = (s: { status: string }) => (s.status === 'failure' ? failure : success);
+        const docs: { id: string; doc: Record<string, unknown> }[] = run.sources.length
+          ? run.sources.filter(wanted).map((s) => ({ id: `${run.runId}-${s.id}`, doc: backupDocument(run, s) }))
+          : wanted(run)
+            ? [{ id: `${run.runId}-run`, doc: backupDocument(run, undefined) }]
+            : [];
+        if (docs.length === 0) return;
+        const body = docs.map(({ id, doc }) => `${JSON.stringify({ create: { _index: index, _id: id } })}\n${JSON.stringify(doc)}\n`).join('');
+        const response = await sendHttp({ method: 'POST', url: bulkUrl, headers, body, signal, plugin });
+        let parsed: { errors?: boolean; items?: Record<string, BulkItemResult>[] };
+        try {
+          parsed = JSON.parse(response.text) as typeof parsed;
+        } catch {
+          throw new NotificationError(`${new URL(url).origin} did not answer the _bulk request with JSON: is this an Elasticsearch URL?`, { plugin });
+        }
+        if (!parsed.errors) return;
+        // 409 on `create` means the document is already there (a retried request): delivered.
+        const failed = (parsed.items ?? []).map((item) => Object.values(item)[0]).filter((r): r is BulkItemResult => !!r && (r.status ?? 500) >= 300 && r.status !== 409);
+        const first = failed[0];
+        if (!first) return;
+        const reason = typeof first.error === 'string' ? first.error : [first.error?.type, first.error?.reason].filter(Boolean).join(': ');
+        throw new HttpStatusError(
+          first.status ?? 500,
+          redact(`Elasticsearch refused ${failed.length} of ${docs.length} document(s) for index "${index}": HTTP ${first.status ?? '?'} ${reason}`.slice(0, 400)),
+          plugin,
+        );
+      },
+    };
+  },
+});

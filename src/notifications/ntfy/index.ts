@@ -1,0 +1,79 @@
+/**
+ * `ntfy`: publishes to a topic, `POST {base}/{topic}` with the message as the body and
+ * `Title`, `Priority` and `Tags` headers; Bearer token or Basic authentication. Bodies stay
+ * under ntfy's 4096-byte message limit (longer ones would arrive as an attachment).
+ */
+import { ConfigError } from '../../errors.js';
+import { channelId, chatText, chatWanted, chatWants, fitBytes, send } from '../chat/chat.js';
+import { basicAuth } from '../http.js';
+import { isFailure } from '../message.js';
+import { defineNotification, type NotificationEvent } from '../types.js';
+import { NtfyOptions } from './schema.js';
+
+const MAX_BODY_BYTES = 4000;
+
+/** Header values must be Latin-1 for fetch; ntfy decodes RFC 2047 encoded words. */
+export function headerText(text: string): string {
+  const oneLine = text.replace(/[\r\n]+/g, ' ');
+  return /^[\x20-\x7e]*$/.test(oneLine) ? oneLine : `=?UTF-8?B?${Buffer.from(oneLine).toString('base64')}?=`;
+}
+
+/** Emoji tags by outcome (ntfy shows known short codes as emoji), plus a text tag. */
+export function tagsFor(event: NotificationEvent): string {
+  if (isFailure(event)) return 'rotating_light,backup';
+  if (event.kind === 'start') return 'arrow_forward,backup';
+  const warned = event.kind === 'run' ? event.run.status === 'warning' : event.kind === 'success' && event.source.warnings.length > 0;
+  return `${warned ? 'warning' : 'white_check_mark'},backup`;
+}
+
+export const ntfyNotification = defineNotification({
+  type: 'ntfy',
+  description: 'Publish a push notification to an ntfy topic (ntfy.sh or self-hosted).',
+  options: NtfyOptions,
+  problems(options) {
+    const problems: { key: string; message: string }[] = [];
+    if (options.url && options.topic) problems.push({ key: 'url', message: 'give either url, or topic (with base), not both' });
+    if (!options.url && !options.topic) problems.push({ key: 'url', message: 'required (or topic)' });
+    if (options.token && (options.username || options.password)) problems.push({ key: 'token', message: 'give either token, or username and password, not both' });
+    if (!!options.username !== !!options.password) problems.push({ key: options.username ? 'password' : 'username', message: 'username and password go together' });
+    return problems;
+  },
+  create(options) {
+    const plugin = channelId(options, 'ntfy');
+    const url = options.url ?? (options.topic ? `${options.base.replace(/\/+$/, '')}/${options.topic}` : undefined);
+    if (!url) throw new ConfigError([{ path: `notifications.${plugin}.url`, message: 'required (or topic)' }]);
+    const auth: Record<string, string> = options.token
+      ? { authorization: `Bearer ${options.token}` }
+      : options.username && options.password
+        ? { authorization: basicAuth(options.username, options.password) }
+        : {};
+    return {
+      wants: chatWants(options),
+      async notify(event, { signal }) {
+        if (!chatWanted(event, options)) return;
+        const { title, body } = chatText(event);
+        await send(
+          {
+            method: 'POST',
+            url,
+            headers: {
+              ...auth,
+              'content-type': 'text/plain; charset=utf-8',
+              title: headerText(title),
+              priority: isFailure(event) ? options.priority_failure : options.priority_success,
+              tags: tagsFor(event),
+            },
+            body: fitBytes(body, MAX_BODY_BYTES),
+            signal,
+            plugin,
+          },
+          {
+            401: 'the server wants authentication: set token, or username and password',
+            403: 'this user or token may not publish to the topic: grant write access',
+            413: 'the message was too large for this server',
+          },
+        );
+      },
+    };
+  },
+});

@@ -1,0 +1,111 @@
+/**
+ * `uptime-kuma`: one push per run to a push monitor,
+ * `GET {base}/api/push/{token}?status=up|down&msg=TEXT&ping=MILLISECONDS` (1.23 accepts GET
+ * only and reads the query string only). `ping` carries the run's duration. On failure,
+ * `on_failure: "down"` pushes status=down with the error; `"skip"` pushes nothing and lets the
+ * monitor's heartbeat interval expire, the Proxmox hook-script practice.
+ */
+import { ConfigError } from '../../errors.js';
+import { redact } from '../../secrets.js';
+import { totalStoredBytes, type RunReport } from '../../report.js';
+import { channelId, scrubUrlParts, send } from '../chat/chat.js';
+import { runOutcomeWanted, type EventDefaults } from '../events.js';
+import { HttpStatusError, safeOrigin } from '../http.js';
+import { formatBytes, formatDuration } from '../message.js';
+import { defineNotification } from '../types.js';
+import { UptimeKumaOptions } from './schema.js';
+
+const DEFAULTS: EventDefaults = { start: false, success: true, failure: true };
+/** Kuma shows msg in its event list and alert texts: keep it to one short line. */
+export const MAX_MSG = 250;
+/** Kuma rejects a ping outside 0..1e11. */
+const MAX_PING = 1e11;
+
+function pushUrlOf(options: UptimeKumaOptions): string | undefined {
+  if (options.push_url) return options.push_url;
+  if (options.url && options.token) return `${options.url.replace(/\/+$/, '')}/api/push/${encodeURIComponent(options.token)}`;
+  return undefined;
+}
+
+/** The run's duration in ms, for `ping`. */
+export function runMilliseconds(run: RunReport, now = Date.now()): number {
+  let ms = run.durationSeconds !== undefined ? run.durationSeconds * 1000 : NaN;
+  if (!Number.isFinite(ms)) ms = (run.finishedAt ? Date.parse(run.finishedAt) : now) - Date.parse(run.startedAt);
+  if (!Number.isFinite(ms)) return 0;
+  return Math.min(MAX_PING, Math.max(0, Math.round(ms)));
+}
+
+/** One line: the outcome, sizes and duration, or what failed. */
+export function pushMessage(run: RunReport): string {
+  const ok = run.status === 'success' || run.status === 'warning';
+  let text: string;
+  if (ok) {
+    const bytes = run.sources.reduce((sum, s) => sum + totalStoredBytes(s), 0);
+    const warnings = run.sources.reduce((sum, s) => sum + s.warnings.length, 0);
+    const n = run.sources.length;
+    text = `OK: ${n} source${n === 1 ? '' : 's'}, ${formatBytes(bytes)} in ${formatDuration(run.durationSeconds)}`;
+    if (warnings) text += `, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+  } else {
+    const failed = run.sources.filter((s) => s.status === 'failure');
+    const parts = failed.map((s) => `${s.id}: ${s.error ?? 'failed'}`);
+    if (run.error) parts.unshift(run.error);
+    text = `FAILED: ${parts.join('; ') || 'backup run failed'}`;
+  }
+  const oneLine = redact(text).replace(/\s+/g, ' ').trim();
+  return oneLine.length > MAX_MSG ? `${oneLine.slice(0, MAX_MSG - 1)}…` : oneLine;
+}
+
+export const uptimeKumaNotification = defineNotification({
+  type: 'uptime-kuma',
+  description: 'Push the run result to an Uptime Kuma push monitor (once per run).',
+  options: UptimeKumaOptions,
+  secrets: ['push_url'],
+  problems(options) {
+    if (options.push_url && (options.url || options.token)) return [{ key: 'push_url', message: 'give either push_url, or url and token, not both' }];
+    if (!options.push_url && !(options.url && options.token)) return [{ key: 'push_url', message: 'required (or url and token)' }];
+    return [];
+  },
+  create(options) {
+    const plugin = channelId(options, 'uptime-kuma');
+    const pushUrl = pushUrlOf(options);
+    if (!pushUrl) throw new ConfigError([{ path: `notifications.${plugin}.push_url`, message: 'required (or url and token)' }]);
+    const origin = safeOrigin(pushUrl);
+    return {
+      wants: (kind) => kind === 'run' && ((options.notify_on_success ?? DEFAULTS.success) || (options.notify_on_failure ?? DEFAULTS.failure)),
+      async notify(event, { signal }) {
+        if (event.kind !== 'run' || !runOutcomeWanted(event, options, DEFAULTS)) return;
+        // A dry run stored nothing: it must not reset the monitor's heartbeat window.
+        if (event.run.dryRun) return;
+        const ok = event.run.status === 'success' || event.run.status === 'warning';
+        if (!ok && options.on_failure === 'skip') return;
+        const url = new URL(pushUrl);
+        // The copied push URL carries defaults (?status=up&msg=OK&ping=): ours replace them.
+        url.searchParams.set('status', ok ? 'up' : 'down');
+        url.searchParams.set('msg', pushMessage(event.run));
+        url.searchParams.set('ping', String(runMilliseconds(event.run)));
+        const response = await send({ method: 'GET', url: url.toString(), signal, plugin, acceptStatus: [404] });
+        let answer: { ok?: unknown; msg?: unknown } = {};
+        try {
+          answer = JSON.parse(response.text) as typeof answer;
+        } catch {
+          // not JSON: judged by the status alone
+        }
+        const kumaMsg = typeof answer.msg === 'string' ? scrubUrlParts(redact(answer.msg), pushUrl).slice(0, 200) : '';
+        if (response.status === 404 && /not found or not active/i.test(kumaMsg)) {
+          throw new HttpStatusError(
+            404,
+            `Uptime Kuma at ${origin} has no active push monitor for notification "${plugin}" ("${kumaMsg}"): copy the push URL from the monitor again and check that the monitor is not paused`,
+            plugin,
+          );
+        }
+        if (response.status === 404 || answer.ok === false) {
+          throw new HttpStatusError(
+            response.status === 404 ? 404 : 502,
+            `Uptime Kuma at ${origin} rejected the push for notification "${plugin}" (HTTP ${response.status}${kumaMsg ? `: ${kumaMsg}` : ''})`,
+            plugin,
+          );
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,150 @@
+/**
+ * `lvm-ssh`: a consistent image of an LVM logical volume on another host. Over one SSH
+ * connection: `lvcreate -s` a snapshot named `<lv>-backup-<YYYYmmddHHMMSS>`, stream it with
+ * `dd if=/dev/<vg>/<snapshot> bs=4M`, then keep `retain_snapshots` of this volume's backup
+ * snapshots. Snapshots are pruned only after a complete dump; a failed or aborted dump
+ * removes the snapshot it created, so a failure never leaves an extra snapshot filling up.
+ */
+import { SourceError } from '../../errors.js';
+import { LazySshSession, sshTargetFromOptions, type ErrorFactory, type SshSession } from '../ssh/connection.js';
+import { captureRemote, runRemote, shellCommand, withSudo, type RemoteProgram } from '../ssh/remote-command.js';
+import { SSH_SECRET_KEYS } from '../ssh/schema.js';
+import { defineSource, type Artifact } from '../types.js';
+import { LvmSshOptions } from './schema.js';
+
+/** `YYYYmmddHHMMSS` in UTC, as the run keys are. */
+export function snapshotStamp(time: Date): string {
+  return time.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+export function snapshotName(lvName: string, time: Date): string {
+  return `${lvName}-backup-${snapshotStamp(time)}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Only names this source creates count as its snapshots: never another volume or a manual snapshot. */
+export function isBackupSnapshotOf(lvName: string, name: string): boolean {
+  return new RegExp(`^${escapeRegExp(lvName)}-backup-\\d{14}$`).test(name);
+}
+
+/** The snapshots to remove after a run (oldest first). */
+export function snapshotsToRemove(
+  lvName: string,
+  existing: readonly string[],
+  created: string | undefined,
+  dumpSucceeded: boolean,
+  retain: number,
+): string[] {
+  if (!dumpSucceeded) return created && existing.includes(created) ? [created] : [];
+  const ours = existing.filter((n) => isBackupSnapshotOf(lvName, n)).sort();
+  const keep = new Set(retain > 0 ? ours.slice(-retain) : []);
+  return ours.filter((n) => !keep.has(n));
+}
+
+export const lvmSshSource = defineSource({
+  type: 'lvm-ssh',
+  description: 'An LVM logical volume on another host: snapshot, raw image streamed with dd over SSH.',
+  options: LvmSshOptions,
+  secrets: SSH_SECRET_KEYS,
+  create(options, { job, logger }) {
+    const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
+    const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
+    const vg = options.vg_name;
+    const lv = options.lv_name;
+    const sudo = options.sudo;
+    const retain = options.retain_snapshots;
+    const sizeArgs = options.size.includes('%') ? ['-l', options.size] : ['-L', options.size];
+
+    // State of the current run, read by cleanup().
+    let created: string | undefined;
+    let dump: RemoteProgram | undefined;
+    let dumpSettled: Promise<boolean> | undefined;
+
+    const listVolumes = async (session: SshSession): Promise<string[]> => {
+      const argv = withSudo([options.lvs_command ?? 'lvs', '--noheadings', '-o', 'lv_name', vg], sudo);
+      const out = await captureRemote(session, shellCommand(argv), { label: 'lvs' });
+      return out
+        .split('\n')
+        .map((line) => line.trim())
+        .filter(Boolean);
+    };
+
+    const removeVolume = (session: SshSession, name: string) =>
+      captureRemote(session, shellCommand(withSudo([options.lvremove_command ?? 'lvremove', '-f', `${vg}/${name}`], sudo)), { label: 'lvremove' });
+
+    return {
+      async check() {
+        try {
+          const session = await ssh.get();
+          const volumes = await listVolumes(session);
+          if (!volumes.includes(lv)) throw fail(`logical volume ${vg}/${lv} not found on ${session.where} (lvs lists: ${volumes.join(', ') || 'nothing'})`);
+        } finally {
+          await ssh.close();
+        }
+      },
+
+      async *open(ctx): AsyncIterable<Artifact> {
+        created = undefined;
+        dump = undefined;
+        dumpSettled = undefined;
+        const session = await ssh.get();
+        const name = snapshotName(lv, new Date());
+        // Recorded before lvcreate runs: if it fails half-way (created, then could not activate),
+        // cleanup finds the snapshot and removes it.
+        created = name;
+        const lvcreate = withSudo([options.lvcreate_command ?? 'lvcreate', '-s', ...sizeArgs, '-n', name, `${vg}/${lv}`], sudo);
+        await captureRemote(session, shellCommand(lvcreate), { label: 'lvcreate', signal: ctx.signal });
+        logger.info({ source: options.id, snapshot: `${vg}/${name}` }, 'LVM snapshot created');
+
+        const dd = withSudo([options.dd_command ?? 'dd', `if=/dev/${vg}/${name}`, 'bs=4M'], sudo);
+        const program = await runRemote(session, shellCommand(dd), { label: 'dd', signal: ctx.signal });
+        dump = program;
+        dumpSettled = program.done.then(
+          () => true,
+          () => false,
+        );
+        yield { name: `${options.id}.img`, stream: program.stdout, done: program.done, warnings: program.warnings };
+      },
+
+      async cleanup() {
+        try {
+          if (created === undefined) return;
+          // A dump still running here was abandoned (the upload failed): stop it first, the
+          // snapshot cannot be removed while dd holds it open.
+          let succeeded = false;
+          if (dump && dumpSettled) {
+            const settled = await Promise.race([dumpSettled, new Promise<undefined>((r) => setTimeout(() => r(undefined), 100))]);
+            if (settled === undefined) {
+              dump.abort();
+              await Promise.race([dumpSettled, new Promise((r) => setTimeout(r, 15_000))]);
+            }
+            succeeded = settled === true;
+          }
+          const session = await ssh.get();
+          const existing = await listVolumes(session);
+          const remove = snapshotsToRemove(lv, existing, created, succeeded, retain);
+          const failures: string[] = [];
+          for (const name of remove) {
+            try {
+              await removeVolume(session, name);
+              logger.info({ source: options.id, snapshot: `${vg}/${name}` }, 'LVM snapshot removed');
+            } catch (error) {
+              failures.push(`${vg}/${name}: ${error instanceof SourceError ? error.describe() : String(error)}`);
+            }
+          }
+          if (failures.length > 0) {
+            throw fail(`could not remove LVM snapshot(s) on ${session.where}; remove them by hand (lvremove) before they fill up: ${failures.join('; ')}`);
+          }
+        } finally {
+          created = undefined;
+          dump = undefined;
+          dumpSettled = undefined;
+          await ssh.close();
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+import { MysqlConnectionShape, MysqlDumpShape } from '../sql/mysql-dump.js';
+
+export const MysqlOptions = z.object({
+  ...MysqlConnectionShape,
+  ...MysqlDumpShape,
+});
+export type MysqlOptions = z.output<typeof MysqlOptions>;

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+import { PgsqlConnectionShape, PgsqlDumpShape } from '../sql/pg-dump.js';
+
+export const PgsqlOptions = z.object({
+  ...PgsqlConnectionShape,
+  ...PgsqlDumpShape,
+});
+export type PgsqlOptions = z.output<typeof PgsqlOptions>;

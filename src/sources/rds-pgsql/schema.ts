@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { RdsRestoreShape } from '../aws/rds-schema.js';
+import { PgsqlDumpShape } from '../sql/pg-dump.js';
+
+export const RdsPgsqlOptions = z.object({
+  ...RdsRestoreShape,
+  ...PgsqlDumpShape,
+});
+export type RdsPgsqlOptions = z.output<typeof RdsPgsqlOptions>;

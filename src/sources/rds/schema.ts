@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { RdsRestoreShape } from '../aws/rds-schema.js';
+import { MysqlDumpShape } from '../sql/mysql-dump.js';
+
+export const RdsOptions = z.object({
+  ...RdsRestoreShape,
+  ...MysqlDumpShape,
+});
+export type RdsOptions = z.output<typeof RdsOptions>;

@@ -1,0 +1,236 @@
+/**
+ * mysqldump / mariadb-dump, written once for every MySQL-family source (`mysql`, and the
+ * `mysql-ssh` and `rds` sources built on it): the job-file keys as zod shapes to spread into a
+ * plugin's schema, the option file holding the credentials, the argv, and the dump as an
+ * Artifact.
+ *
+ * Credentials never reach argv: user and password go into a `[client]` option file (0600)
+ * passed as `--defaults-file`, which MySQL programs only honour as their FIRST argument. The original
+ * tool used --defaults-file too; unlike --defaults-extra-file it also keeps a ~/.my.cnf of the
+ * runner's user from silently overriding the job file's user and password.
+ */
+import { z } from 'zod';
+import { BackupError, SourceError } from '../../errors.js';
+import { flag, port, secret, text, wordList } from '../../config/fields.js';
+import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
+import type { Artifact, SourceContext } from '../types.js';
+import { firstInstalled } from './programs.js';
+import type { SecretFiles } from './secret-files.js';
+import type { KeyProblem } from './types.js';
+import { ShellWordsError, longOption, splitShellWords } from './shell-words.js';
+
+/** How to reach and log in to the server. */
+export const MysqlConnectionShape = {
+  dbhost: text('Server host name or address. "localhost" means the local Unix socket, as with the mysql client.').optional(),
+  port: port('TCP port of the server (default 3306).').optional(),
+  dbuser: text('User to connect as.').optional(),
+  dbpass: secret('Password of dbuser; written to a temporary option file (mode 0600), never put on a command line.').optional(),
+  defaults: text(
+    'An existing MySQL option file (e.g. /home/backups/.my.cnf, with a [client] section) passed as --defaults-file instead of a temporary one; dbuser and dbpass are then ignored, as the original did (dbhost and port still apply, on the command line).',
+  ).optional(),
+};
+
+/** What to dump and how. */
+export const MysqlDumpShape = {
+  dbname: wordList(
+    'Database(s) to dump into one file: one name, several separated by spaces, or a list; dumped with --databases as the original did (the dump recreates them by name).',
+  ).optional(),
+  options: z
+    .string()
+    .optional()
+    .describe(
+      'Extra mysqldump options as one string, split like a shell would (quotes respected) but never run by a shell. "--all-databases" makes dbname ignored. --single-transaction is added unless this says --lock-tables, --lock-all-tables or --skip-single-transaction.',
+    ),
+  noevents: flag('Do not pass --events to mysqldump (for servers older than MySQL 5.1).').optional(),
+  dump_command: text('The dump program (default: mariadb-dump when installed, else mysqldump).').optional(),
+};
+
+export interface MysqlConnection {
+  dbhost?: string;
+  port?: number;
+  dbuser?: string;
+  dbpass?: string;
+  defaults?: string;
+}
+
+export interface MysqlDumpSettings {
+  dbname?: string[];
+  options?: string;
+  noevents?: boolean;
+}
+
+export interface MysqlDumpSource extends MysqlConnection, MysqlDumpSettings {
+  /** The source id: the artifact is `${id}.sql`. */
+  id: string;
+  dump_command?: string;
+}
+
+/** The dump program: the configured one, else mariadb-dump when installed (MariaDB 11 deprecates the mysqldump name), else mysqldump. */
+export function mysqlDumpCommand(configured?: string): string {
+  return configured ?? firstInstalled(['mariadb-dump', 'mysqldump']);
+}
+
+/** The client program for queries and restores: mariadb when installed, else mysql. */
+export function mysqlClientCommand(): string {
+  return firstInstalled(['mariadb', 'mysql']);
+}
+
+/** A value in a MySQL option file: double-quoted, with the escapes option files understand. */
+function optionValue(value: string): string {
+  const escaped = value.replace(/[\\"\n\r\t\b]/g, (c) => ({ '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' })[c]!);
+  return `"${escaped}"`;
+}
+
+/** The `[client]` option file holding the credentials (read by mysqldump, mysql and mariadb alike); host and port go on the command line. */
+export function mysqlOptionFile(conn: MysqlConnection): string {
+  const lines = ['[client]'];
+  if (conn.dbuser !== undefined) lines.push(`user=${optionValue(conn.dbuser)}`);
+  if (conn.dbpass !== undefined) lines.push(`password=${optionValue(conn.dbpass)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The file the programs read: the operator's `defaults` file, else the temporary one. */
+export function mysqlOptionFilePath(conn: MysqlConnection, temporaryFile: string | undefined): string | undefined {
+  return conn.defaults ?? temporaryFile;
+}
+
+/** The first argument of every MySQL program we run (MySQL only honours it in first place). */
+export function defaultsFileArgument(optionFile: string | undefined): string[] {
+  return optionFile ? [`--defaults-file=${optionFile}`] : [];
+}
+
+export interface MysqlDumpPlan {
+  /** mysqldump's arguments after the --defaults-file one. */
+  args: string[];
+  /** Databases named on the command line (none with --all-databases). */
+  databases: string[];
+  allDatabases: boolean;
+  singleTransaction: boolean;
+}
+
+const LOCKING_OPTIONS = new Set(['lock-tables', 'lock-all-tables', 'single-transaction']);
+
+/** The user's `options` split into words; throws ShellWordsError on unbalanced quotes. */
+export function mysqlUserOptions(settings: MysqlDumpSettings): string[] {
+  return settings.options ? splitShellWords(settings.options) : [];
+}
+
+function hasOption(words: readonly string[], long: string, short?: string): boolean {
+  return words.some((w) => (short !== undefined && w === short) || (longOption(w)?.name === long && !longOption(w)?.negated));
+}
+
+/** `--host`/`--port` on the command line (not secret; the original passed --host too, so it wins over a defaults file). */
+export function mysqlServerArgs(conn: MysqlConnection): string[] {
+  const args: string[] = [];
+  if (conn.dbhost !== undefined) args.push(`--host=${conn.dbhost}`);
+  if (conn.port !== undefined) args.push(`--port=${conn.port}`);
+  return args;
+}
+
+/**
+ * mysqldump's arguments after --defaults-file: server, `--single-transaction` (unless the
+ * options choose a locking mode), `--routines --events` as the original (`noevents` drops
+ * --events), the user's options (after ours, so they win), then `--databases` and the names
+ * as the original did (so the dump recreates its database with `mysql < dump.sql`), unless
+ * the options say --all-databases.
+ */
+export function planMysqldump(conn: MysqlConnection, settings: MysqlDumpSettings): MysqlDumpPlan {
+  const user = mysqlUserOptions(settings);
+  const allDatabases = hasOption(user, 'all-databases', '-A');
+  const choosesLocking = user.some((w) => w === '-l' || w === '-x' || LOCKING_OPTIONS.has(longOption(w)?.name ?? ''));
+  const singleTransaction = !choosesLocking;
+  const databases = allDatabases ? [] : (settings.dbname ?? []);
+  const args = mysqlServerArgs(conn);
+  if (singleTransaction) args.push('--single-transaction');
+  args.push('--routines');
+  if (!settings.noevents) args.push('--events');
+  args.push(...user);
+  if (databases.length > 0) args.push('--databases', '--', ...databases);
+  return { args, databases, allDatabases, singleTransaction };
+}
+
+/** The full argv: `--defaults-file=<optionFile>` first, then the plan. */
+export function mysqldumpArgv(optionFile: string | undefined, conn: MysqlConnection, settings: MysqlDumpSettings): string[] {
+  return [...defaultsFileArgument(optionFile), ...planMysqldump(conn, settings).args];
+}
+
+/** Problems with `options` and `dbname` that a schema cannot express (for a plugin's `problems()`). */
+export function mysqlDumpProblems(settings: MysqlDumpSettings): KeyProblem[] {
+  let words: string[];
+  try {
+    words = mysqlUserOptions(settings);
+  } catch (error) {
+    if (error instanceof ShellWordsError) return [{ key: 'options', message: error.message }];
+    throw error;
+  }
+  const problems: KeyProblem[] = [];
+  for (const word of words) {
+    const name = longOption(word)?.name;
+    const short = word.startsWith('-') && !word.startsWith('--') ? word.slice(0, 2) : undefined;
+    if (short === '-p' || name === 'password') {
+      problems.push({ key: 'options', message: 'no password in options (command lines are visible to every user in ps): use dbpass or a defaults file' });
+    } else if (name === 'defaults-file' || name === 'defaults-extra-file' || name === 'no-defaults' || name === 'defaults-group-suffix') {
+      problems.push({ key: 'options', message: `${word.split('=')[0]} must be the first argument: use the "defaults" key instead` });
+    } else if (name === 'result-file' || name === 'tab' || short === '-r' || short === '-T') {
+      problems.push({ key: 'options', message: `${word} writes the dump to files instead of its output: the runner reads the dump from mysqldump's output; remove it` });
+    }
+  }
+  const allDatabases = hasOption(words, 'all-databases', '-A');
+  if (!allDatabases && (settings.dbname?.length ?? 0) === 0) {
+    problems.push({ key: 'dbname', message: 'required (or "--all-databases" in options)' });
+  }
+  return problems;
+}
+
+/** A clearer message for the usual failures, from the dumper's stderr; keeps exit code and stderr tail. */
+export function explainMysqlFailure(error: unknown, conn: MysqlConnection, plugin: string): unknown {
+  if (!(error instanceof BackupError) || !error.stderrTail) return error;
+  const tail = error.stderrTail;
+  const who = conn.defaults ? `the user of ${conn.defaults}` : `${conn.dbuser ?? '(default user)'}@${conn.dbhost ?? 'localhost'}${conn.port ? `:${conn.port}` : ''}`;
+  let hint: string | undefined;
+  let m: RegExpExecArray | null;
+  if (/Access denied for user .*\(using password: (YES|NO)\)/.test(tail)) {
+    hint = /using password: NO/.test(tail)
+      ? `access denied for ${who} without a password: set dbpass (or a defaults file)`
+      : `access denied for ${who}: wrong dbuser/dbpass, or the user may not connect from this host`;
+  } else if ((m = /Access denied for user [^\n]* to database '([^']*)'/.exec(tail))) {
+    hint = `${who} has no privileges on database ${m[1]}: grant them (see the mysql source README)`;
+  } else if ((m = /Unknown database '([^']*)'/.exec(tail))) {
+    hint = `database ${m[1]} does not exist on ${conn.dbhost ?? 'the server'}`;
+  } else if (/Can't connect to|Unknown (MySQL|MariaDB) server host|Lost connection/.test(tail)) {
+    hint = `cannot reach the server at ${conn.dbhost ?? 'localhost'}${conn.port ? `:${conn.port}` : ''}`;
+  } else if ((m = /(Access denied; you need [^\n]*|[^\n]*command denied to user[^\n]*)/.exec(tail))) {
+    hint = `missing privilege: ${m[1]!.trim()}`;
+  }
+  if (!hint) return error;
+  return new SourceError(`${error.message}: ${hint}`, {
+    plugin,
+    cause: error,
+    exitCode: error.exitCode,
+    signal: error.signal,
+    stderrTail: error.stderrTail,
+  });
+}
+
+/**
+ * The dump as one Artifact, `${id}.sql`. The temporary option file is removed as soon as the
+ * dumper exits, and by the generator's end in any case; pass the same `files` to the
+ * source's cleanup() so an abandoned run removes it too.
+ */
+export async function* mysqlDumpArtifacts(source: MysqlDumpSource, ctx: SourceContext, files: SecretFiles): AsyncGenerator<Artifact> {
+  const temporary = source.defaults ? undefined : await files.write('mysql-client.cnf', mysqlOptionFile(source));
+  try {
+    const args = mysqldumpArgv(mysqlOptionFilePath(source, temporary), source, source);
+    const dumper = spawnProgram(mysqlDumpCommand(source.dump_command), args, { plugin: source.id, signal: ctx.signal });
+    const done = dumper.done
+      .catch((error: unknown) => {
+        throw explainMysqlFailure(error, source, source.id);
+      })
+      .finally(() => (temporary ? files.remove(temporary) : undefined));
+    done.catch(() => undefined);
+    yield { name: `${source.id}.sql`, stream: stdoutOf(dumper), done, warnings: dumper.warnings };
+    await done.catch(() => undefined);
+  } finally {
+    if (temporary) await files.remove(temporary);
+  }
+}

@@ -1,0 +1,97 @@
+/** `backup history`: the history as flat rows, one per source run, for JSON and CSV export. */
+import type { RunStatus } from '../report.js';
+import type { HistoryRecord } from './history.js';
+
+export interface HistoryRow {
+  run_id: string;
+  job: string;
+  hostname: string;
+  source: string;
+  type: string;
+  status: RunStatus;
+  run_key: string;
+  started_at: string;
+  finished_at?: string;
+  duration_seconds?: number;
+  upload_seconds: number;
+  raw_bytes?: number;
+  stored_bytes: number;
+  compression_ratio?: number;
+  throughput_bytes_per_second?: number;
+  /** `id:status` per destination. */
+  destinations: string[];
+  /** Runs kept on the destinations after retention (the largest count of any destination). */
+  retained_runs: number;
+  /** Runs retention removed, over all destinations. */
+  deleted_runs: string[];
+  warnings: string[];
+  error?: string;
+}
+
+export function historyRows(records: readonly HistoryRecord[], sourceId?: string): HistoryRow[] {
+  const rows: HistoryRow[] = [];
+  for (const record of records) {
+    for (const s of record.sources) {
+      if (sourceId !== undefined && s.id !== sourceId) continue;
+      rows.push({
+        run_id: record.run_id,
+        job: record.job,
+        hostname: record.hostname,
+        source: s.id,
+        type: s.type,
+        status: s.status,
+        run_key: s.run_key,
+        started_at: s.started_at,
+        finished_at: s.finished_at,
+        duration_seconds: s.duration_seconds,
+        upload_seconds: s.upload_seconds,
+        raw_bytes: s.raw_bytes,
+        stored_bytes: s.stored_bytes,
+        compression_ratio: s.compression_ratio,
+        throughput_bytes_per_second: s.throughput_bytes_per_second,
+        destinations: s.destinations.map((d) => `${d.id}:${d.status}`),
+        retained_runs: Math.max(0, ...s.destinations.map((d) => d.retained_runs?.length ?? 0)),
+        deleted_runs: [...new Set(s.destinations.flatMap((d) => d.deleted_runs ?? []))],
+        warnings: s.warnings,
+        error: s.error,
+      });
+    }
+  }
+  return rows;
+}
+
+export const CSV_COLUMNS: readonly (keyof HistoryRow)[] = [
+  'started_at',
+  'finished_at',
+  'job',
+  'hostname',
+  'source',
+  'type',
+  'status',
+  'run_key',
+  'duration_seconds',
+  'upload_seconds',
+  'raw_bytes',
+  'stored_bytes',
+  'compression_ratio',
+  'throughput_bytes_per_second',
+  'destinations',
+  'retained_runs',
+  'deleted_runs',
+  'warnings',
+  'error',
+  'run_id',
+];
+
+/** RFC 4180: quoted when it holds a comma, quote or line break; quotes doubled. */
+function csvField(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  const text = Array.isArray(value) ? value.join(' ') : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function historyCsv(rows: readonly HistoryRow[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of rows) lines.push(CSV_COLUMNS.map((c) => csvField(row[c])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,248 @@
+/**
+ * `backup status`: what the history says about each source of a job: the last run, the last
+ * success and its age, success rate, average duration, size trend, and whether the source
+ * is OVERDUE (its last success is older than `max_age`, or it never succeeded).
+ */
+import type { Job } from '../config/job.js';
+import type { RunReport, RunStatus, SourceReport } from '../report.js';
+import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
+import type { HistoryRecord, HistorySource } from './history.js';
+
+/** Successful runs the size trend compares the newest one with. */
+const TREND_WINDOW = 7;
+
+export type SourceState = 'OK' | 'OVERDUE' | 'FAILED' | 'NO HISTORY';
+
+export interface SourceRunSummary {
+  started_at: string;
+  finished_at?: string;
+  status: RunStatus;
+  error?: string;
+  stored_bytes: number;
+  duration_seconds?: number;
+}
+
+export interface SizeTrend {
+  /** Stored bytes of the newest successful run. */
+  last_bytes: number;
+  /** Mean stored bytes of up to 7 successful runs before it. */
+  previous_average_bytes?: number;
+  /** Change of the newest against that mean, in percent. */
+  change_percent?: number;
+  /** Stored bytes of the newest successful runs, oldest first. */
+  recent_bytes: number[];
+}
+
+export interface SourceStatus {
+  id: string;
+  name?: string;
+  type?: string;
+  state: SourceState;
+  overdue: boolean;
+  /** Why the state is what it is, in words. */
+  reason: string;
+  runs: number;
+  successes: number;
+  /** Successes / runs, 0..1; absent without runs. */
+  success_rate?: number;
+  /** Mean duration of the successful runs. */
+  average_duration_seconds?: number;
+  last_run?: SourceRunSummary;
+  last_success?: SourceRunSummary;
+  /** Seconds since the last success finished. */
+  age_seconds?: number;
+  max_age_seconds?: number;
+  size_trend?: SizeTrend;
+}
+
+export interface JobStatus {
+  job: string;
+  job_file: string;
+  hostname: string;
+  checked_at: string;
+  history_file: string;
+  /** Runs recorded in the history. */
+  runs: number;
+  /** Unreadable history lines skipped (a torn last line after a crash). */
+  skipped_lines: number;
+  overdue: string[];
+  sources: SourceStatus[];
+}
+
+interface Row {
+  id: string;
+  name?: string;
+  type?: string;
+  maxAge?: number;
+}
+
+function ok(status: RunStatus): boolean {
+  return status === 'success' || status === 'warning';
+}
+
+function finishedMs(s: Pick<HistorySource, 'finished_at' | 'started_at'>): number {
+  return Date.parse(s.finished_at ?? s.started_at);
+}
+
+function summary(s: HistorySource): SourceRunSummary {
+  return {
+    started_at: s.started_at,
+    finished_at: s.finished_at,
+    status: s.status,
+    error: s.error,
+    stored_bytes: s.stored_bytes,
+    duration_seconds: s.duration_seconds,
+  };
+}
+
+/** The sources `status` reports: the job's own, and the vzdump guests its history knows. */
+function rowsOf(job: Job, records: readonly HistoryRecord[]): Row[] {
+  const rootMaxAge = job.root.max_age;
+  const rows: Row[] = [];
+  const vzdump = job.sources.filter((s) => s.plugin.type === VZDUMP_SOURCE_TYPE);
+  for (const s of job.sources) {
+    if (s.plugin.type === VZDUMP_SOURCE_TYPE) continue;
+    rows.push({ id: s.options.id, name: s.options.name, type: s.plugin.type, maxAge: s.options.max_age ?? rootMaxAge });
+  }
+  const guests = new Map<string, Row>();
+  for (const record of records) {
+    for (const s of record.sources) {
+      const vmid = guestVmid(s.id);
+      if (vmid === undefined || guests.has(s.id)) continue;
+      const owner = vzdump.find((v) => takesGuest(v.options as unknown as VzdumpOptions, vmid));
+      if (owner) guests.set(s.id, { id: s.id, name: s.name, type: VZDUMP_SOURCE_TYPE, maxAge: owner.options.max_age ?? rootMaxAge });
+    }
+  }
+  return [...rows, ...[...guests.values()].sort((a, b) => guestVmid(a.id)! - guestVmid(b.id)!)];
+}
+
+export function sourceStatus(row: Row, runs: readonly HistorySource[], now: Date): SourceStatus {
+  const sorted = [...runs].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
+  const successes = sorted.filter((s) => ok(s.status));
+  const last = sorted.at(-1);
+  const lastSuccess = successes.at(-1);
+  const durations = successes.map((s) => s.duration_seconds).filter((d): d is number => d !== undefined);
+  const status: SourceStatus = {
+    id: row.id,
+    name: row.name ?? last?.name,
+    type: row.type ?? last?.type,
+    state: 'OK',
+    overdue: false,
+    reason: '',
+    runs: sorted.length,
+    successes: successes.length,
+    success_rate: sorted.length ? successes.length / sorted.length : undefined,
+    average_duration_seconds: durations.length ? durations.reduce((a, b) => a + b, 0) / durations.length : undefined,
+    last_run: last && summary(last),
+    last_success: lastSuccess && summary(lastSuccess),
+    age_seconds: lastSuccess ? Math.max(0, (now.getTime() - finishedMs(lastSuccess)) / 1000) : undefined,
+    max_age_seconds: row.maxAge,
+  };
+  if (successes.length) {
+    const recent = successes.slice(-(TREND_WINDOW + 1)).map((s) => s.stored_bytes);
+    const newest = recent.at(-1)!;
+    const before = recent.slice(0, -1);
+    const mean = before.length ? before.reduce((a, b) => a + b, 0) / before.length : undefined;
+    status.size_trend = {
+      last_bytes: newest,
+      previous_average_bytes: mean === undefined ? undefined : Math.round(mean),
+      change_percent: mean ? Math.round(((newest - mean) / mean) * 1000) / 10 : undefined,
+      recent_bytes: recent,
+    };
+  }
+
+  if (row.maxAge !== undefined && (status.age_seconds === undefined || status.age_seconds > row.maxAge)) {
+    status.state = 'OVERDUE';
+    status.overdue = true;
+    status.reason = lastSuccess
+      ? `last success ${lastSuccess.finished_at ?? lastSuccess.started_at} is older than max_age ${formatAge(row.maxAge)} (${formatAge(status.age_seconds!)} ago)`
+      : `no successful run recorded (max_age ${formatAge(row.maxAge)})`;
+  } else if (!last) {
+    status.state = 'NO HISTORY';
+    status.reason = 'no run recorded';
+  } else if (!ok(last.status)) {
+    status.state = 'FAILED';
+    status.reason = `last run failed: ${last.error ?? 'unknown error'}`;
+  } else {
+    status.reason = lastSuccess ? `last success ${formatAge(status.age_seconds!)} ago` : '';
+  }
+  return status;
+}
+
+export function jobStatus(job: Job, history: { records: HistoryRecord[]; skipped: number; file: string }, now = new Date()): JobStatus {
+  const sources = rowsOf(job, history.records).map((row) =>
+    sourceStatus(
+      row,
+      history.records.flatMap((r) => r.sources.filter((s) => s.id === row.id)),
+      now,
+    ),
+  );
+  return {
+    job: job.info.name,
+    job_file: job.info.path,
+    hostname: job.info.hostname,
+    checked_at: now.toISOString(),
+    history_file: history.file,
+    runs: history.records.length,
+    skipped_lines: history.skipped,
+    overdue: sources.filter((s) => s.overdue).map((s) => s.id),
+    sources,
+  };
+}
+
+/** 93600 → "26h", 90 → "1m30s", 172800 → "2d". */
+export function formatAge(seconds: number): string {
+  let s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  const parts: string[] = [];
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d) parts.push(`${d}d`);
+  if (h) parts.push(`${h}h`);
+  if (m && !d) parts.push(`${m}m`);
+  if (s && !d && !h) parts.push(`${s}s`);
+  return parts.join('') || '0s';
+}
+
+/**
+ * The overdue finding as a failed run, for the job's notifiers: one failed source per overdue
+ * source, its error starting with OVERDUE. Nothing ran: no artifacts, no destinations.
+ */
+export function overdueRunReport(status: JobStatus, toolVersion: string, runId: string): RunReport {
+  const overdue = status.sources.filter((s) => s.overdue);
+  const sources: SourceReport[] = overdue.map((s) => ({
+    id: s.id,
+    name: s.name ?? s.id,
+    type: s.type ?? 'unknown',
+    status: 'failure',
+    runKey: '',
+    startedAt: status.checked_at,
+    finishedAt: status.checked_at,
+    durationSeconds: 0,
+    error: `OVERDUE: ${s.reason}`,
+    warnings: [],
+    artifacts: [],
+    destinations: [],
+    compression: 'none',
+    encryption: 'none',
+  }));
+  return {
+    runId,
+    jobName: status.job,
+    jobPath: status.job_file,
+    hostname: status.hostname,
+    toolVersion,
+    status: 'failure',
+    startedAt: status.checked_at,
+    finishedAt: status.checked_at,
+    durationSeconds: 0,
+    dryRun: false,
+    error: `OVERDUE: ${overdue.map((s) => s.id).join(', ')} (no successful backup within max_age)`,
+    sources,
+    logTail: overdue.map((s) => `OVERDUE ${s.id}: ${s.reason}`),
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * The registries and the plugin folders agree: every folder under src/<kind>/ with an
+ * index.ts is registered, every registered type has a folder named after it with a README,
+ * and every option of every plugin is described (the text becomes the JSON Schema and docs).
+ * Folders without index.ts hold shared code (src/sources/sql, src/destinations/cloud).
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { sourcePlugins } from '../../src/sources/registry.js';
+import { destinationPlugins } from '../../src/destinations/registry.js';
+import { notificationPlugins } from '../../src/notifications/registry.js';
+
+/** A description given anywhere along optional/default/pipe wrappers (`.describe().optional()`). */
+function descriptionOf(schema: z.ZodType): string | undefined {
+  let current: z.ZodType | undefined = schema;
+  for (let i = 0; current && i < 10; i++) {
+    if (current.description) return current.description;
+    if (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodType;
+    else if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
+    else return undefined;
+  }
+  return undefined;
+}
+
+const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+
+function pluginFolders(kind: string): string[] {
+  return readdirSync(join(SRC, kind), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(SRC, kind, e.name, 'index.ts')))
+    .map((e) => e.name)
+    .sort();
+}
+
+for (const [kind, plugins] of [
+  ['sources', sourcePlugins],
+  ['destinations', destinationPlugins],
+  ['notifications', notificationPlugins],
+] as const) {
+  describe(`${kind} registry`, () => {
+    it('lists exactly the plugin folders', () => {
+      expect(plugins.map((p) => p.type).sort()).toEqual(pluginFolders(kind));
+    });
+    it('has no duplicate type or alias', () => {
+      const names = plugins.flatMap((p) => [p.type, ...(p.aliases ?? [])]);
+      expect(new Set(names).size).toBe(names.length);
+    });
+    for (const plugin of plugins) {
+      it(`${plugin.type}: has a README and describes every option`, () => {
+        expect(existsSync(join(SRC, kind, plugin.type, 'README.md'))).toBe(true);
+        const undescribed = Object.entries(plugin.options.shape)
+          .filter(([, schema]) => !descriptionOf(schema as z.ZodType))
+          .map(([key]) => key);
+        expect(undescribed).toEqual([]);
+      });
+    }
+  });
+}
