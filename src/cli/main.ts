@@ -87,6 +87,10 @@ export function normaliseArgv(argv: readonly string[]): string[] {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // `backup schema | head`: a reader that goes away is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.ok);
+  });
   let code: number = ExitCode.ok;
   const program = buildProgram((c) => (code = c));
   try {

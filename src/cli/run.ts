@@ -11,6 +11,7 @@ import { NotificationDispatcher } from '../pipeline/notify.js';
 import { finishReport, newRunReport, runJob } from '../pipeline/run.js';
 import { appendHistory } from '../state/history.js';
 import { printRunSummary } from './summary.js';
+import { terminalProgress } from './progress.js';
 import { abortOnSignals, checkRunAsUser, loadJob, makeLogger, type GlobalOptions } from './context.js';
 
 export interface RunCommandOptions extends GlobalOptions {
@@ -50,7 +51,8 @@ export async function commandRun(path: string, options: RunCommandOptions): Prom
   }
   const { signal, dispose } = abortOnSignals(logger);
   try {
-    const report = await runJob(job, { logger, signal, only, dryRun: options.dryRun, logTail: tail });
+    const onProgress = options.logFormat === 'json' ? undefined : terminalProgress(process.stderr);
+    const report = await runJob(job, { logger, signal, only, dryRun: options.dryRun, logTail: tail, onProgress });
     if (!options.dryRun) await appendHistory(job, report).catch((error: unknown) => logger.warn(`run history not recorded: ${describeError(error)}`));
     if (options.dryRun || options.verbose || options.debug || process.stdout.isTTY) printRunSummary(report, process.stdout);
     return report.status === 'failure' ? ExitCode.failed : ExitCode.ok;

@@ -46,7 +46,13 @@ interface LiveBranch {
   failedNotify: Promise<void>;
 }
 
-export async function fanOut(input: Readable, branches: readonly Branch[], beforeCommit: () => Promise<void>, signal: AbortSignal): Promise<FanOutResult> {
+export async function fanOut(
+  input: Readable,
+  branches: readonly Branch[],
+  beforeCommit: () => Promise<void>,
+  signal: AbortSignal,
+  onProgress?: (bytes: number) => void,
+): Promise<FanOutResult> {
   const hash = createHash('sha256');
   let bytes = 0;
   const live: LiveBranch[] = branches.map((b) => {
@@ -83,6 +89,7 @@ export async function fanOut(input: Readable, branches: readonly Branch[], befor
       const buf = chunk as Buffer;
       hash.update(buf);
       bytes += buf.length;
+      onProgress?.(bytes);
       const waits: Promise<unknown>[] = [];
       for (const b of alive()) {
         if (!b.stream.write(buf)) {

@@ -22,7 +22,7 @@ import { applyRetention, type RetentionPolicy } from './retention.js';
 import { runAfterHooks, runBeforeHooks, type HookScope } from './hooks.js';
 import { VZDUMP_SOURCE_TYPE } from '../sources/vzdump/schema.js';
 import { totalStoredBytes } from '../report.js';
-import { storeArtifact } from './store-artifact.js';
+import { storeArtifact, type ArtifactProgress } from './store-artifact.js';
 
 export interface RunOptions {
   logger: Logger;
@@ -35,6 +35,8 @@ export interface RunOptions {
   now?: Date;
   /** Receives the last log lines for failure notifications. */
   logTail?: () => string[];
+  /** Live progress of each artifact (the terminal's progress line). */
+  onProgress?: (progress: ArtifactProgress) => void;
 }
 
 export interface ReadyDestination {
@@ -258,7 +260,14 @@ async function storeSource(source: Source, ctx: SourceContext, destinations: Rea
     log.info({ artifact: artifact.name }, `dumping ${artifact.name}`);
     const stored = await storeArtifact(
       artifact,
-      { sourceId: o.id, compression: o.compression ?? 'zstd', compressionLevel: o.compression_level, encryption: s.encryption, signal: ctx.signal },
+      {
+        sourceId: o.id,
+        compression: o.compression ?? 'zstd',
+        compressionLevel: o.compression_level,
+        encryption: s.encryption,
+        signal: ctx.signal,
+        onProgress: run.onProgress,
+      },
       (file) => targets.map((d) => ({ id: d.loaded.options.id, destination: d.destination!, key: d.layout.objectKey(o.id, run.started, file) })),
     );
     report.warnings.push(...stored.warnings);
@@ -328,7 +337,9 @@ async function storeSource(source: Source, ctx: SourceContext, destinations: Rea
 }
 
 async function prune(d: ReadyDestination, sourceId: string, protectRunKey: string | undefined, dryRun: boolean, log: Logger) {
-  const retention = await applyRetention(d.destination!, d.layout, sourceId, retentionPolicy(d.loaded), {
+  const policy = retentionPolicy(d.loaded);
+  if (policy.copies === undefined && policy.days === undefined) return undefined;
+  const retention = await applyRetention(d.destination!, d.layout, sourceId, policy, {
     protectRunKeys: protectRunKey ? [protectRunKey] : [],
     dryRun,
     onRemove: (stored, reason) =>

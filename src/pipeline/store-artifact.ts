@@ -11,6 +11,9 @@ import type { Artifact } from '../sources/types.js';
 import { COMPRESSION_SUFFIX, compressStream } from './compress.js';
 import { ENCRYPTION_SUFFIX, encryptStream, type Encryption } from './encrypt.js';
 import { fanOut, type BranchResult } from './fanout.js';
+import { coalesce } from './streams.js';
+
+const ENCRYPT_CHUNK_BYTES = 1 << 20;
 
 export interface ArtifactTarget {
   id: string;
@@ -24,6 +27,15 @@ export interface ArtifactSettings {
   compressionLevel?: number;
   encryption: Encryption;
   signal: AbortSignal;
+  /** Called as stored bytes grow (for the live progress line). */
+  onProgress?: (progress: ArtifactProgress) => void;
+}
+
+export interface ArtifactProgress {
+  file: string;
+  storedBytes: number;
+  seconds: number;
+  done: boolean;
 }
 
 export interface StoredArtifact {
@@ -63,7 +75,9 @@ export async function storeArtifact(
 
   let encrypted: Readable;
   try {
-    encrypted = await encryptStream(compressed.stream, settings.encryption);
+    const chunked = compressed.stream.pipe(coalesce(ENCRYPT_CHUNK_BYTES));
+    compressed.stream.once('error', (e) => chunked.destroy(e));
+    encrypted = await encryptStream(chunked, settings.encryption);
   } catch (error) {
     stage.abort(error);
     await producers.catch(() => undefined);
@@ -77,6 +91,7 @@ export async function storeArtifact(
       await producers;
     },
     signal,
+    settings.onProgress && ((bytes) => settings.onProgress!({ file, storedBytes: bytes, seconds: (performance.now() - started) / 1000, done: false })),
   );
   // Reap the producers whatever happened, so no child outlives the artifact.
   const producerError = await producers.then(
@@ -84,6 +99,7 @@ export async function storeArtifact(
     (error: unknown) => error,
   );
   const error = producerError ?? result.streamError;
+  settings.onProgress?.({ file, storedBytes: result.bytes, seconds: (performance.now() - started) / 1000, done: true });
   return {
     name: artifact.name,
     file,

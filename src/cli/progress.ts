@@ -1,0 +1,20 @@
+/**
+ * The live line on a terminal: one line per artifact, rewritten in place at most 4 times a
+ * second, finished with a newline when the artifact is done. Nothing is drawn without a TTY
+ * (cron, systemd, CI), so logs there stay plain lines.
+ */
+import { formatBytes, formatDuration } from '../notifications/message.js';
+import type { ArtifactProgress } from '../pipeline/store-artifact.js';
+
+export function terminalProgress(out: NodeJS.WriteStream): ((p: ArtifactProgress) => void) | undefined {
+  if (!out.isTTY) return undefined;
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (!p.done && now - last < 250) return;
+    last = now;
+    const rate = p.seconds > 0 ? `${formatBytes(p.storedBytes / p.seconds)}/s` : '';
+    const line = `${p.file}  ${formatBytes(p.storedBytes)} stored  ${rate}  ${formatDuration(p.seconds)}`;
+    out.write(`\r\x1b[2K${line}${p.done ? '\n' : ''}`);
+  };
+}
