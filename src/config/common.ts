@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { HookSettings } from '../pipeline/hooks.js';
-import { count, duration, flag, text } from './fields.js';
+import { count, duration, flag, rate, text } from './fields.js';
 
 export const DEFAULT_KEY_TEMPLATE = '{id}/{timestamp}/{file}';
 
@@ -65,6 +65,7 @@ export const DestinationCommon = z.object({
     .string()
     .optional()
     .describe('Key layout on this destination; placeholders {id} {hostname} {timestamp} {date} {file}. Default: {id}/{timestamp}/{file}.'),
+  upload_rate_limit: rate('Upper limit of the upload rate to this destination in bytes per second, e.g. 10M (other destinations of the run slow down with it: one read of the source feeds all).').optional(),
 });
 export type DestinationCommon = z.output<typeof DestinationCommon>;
 

@@ -57,3 +57,19 @@ export function parseDurationSeconds(value: number | string): number {
   const factor = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
   return n * factor;
 }
+
+/** A rate such as `10M` (bytes per second, K/M/G are powers of 1024) or a number of bytes per second. */
+export function rate(description: string) {
+  return z
+    .union([z.number().positive(), z.string().regex(/^\d+(\.\d+)?\s*[KMG]?(i?B)?(\/s)?$/i, 'expected e.g. 512K, 10M, 1G (bytes per second)')])
+    .transform((v) => parseRate(v))
+    .describe(description);
+}
+
+export function parseRate(value: number | string): number {
+  if (typeof value === 'number') return value;
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)/i.exec(value.trim());
+  if (!m) throw new Error(`not a rate: ${value}`);
+  const factor = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase()] ?? 1;
+  return Number(m[1]) * factor;
+}

@@ -268,7 +268,13 @@ async function storeSource(source: Source, ctx: SourceContext, destinations: Rea
         signal: ctx.signal,
         onProgress: run.onProgress,
       },
-      (file) => targets.map((d) => ({ id: d.loaded.options.id, destination: d.destination!, key: d.layout.objectKey(o.id, run.started, file) })),
+      (file) =>
+        targets.map((d) => ({
+          id: d.loaded.options.id,
+          destination: d.destination!,
+          key: d.layout.objectKey(o.id, run.started, file),
+          rateLimit: d.loaded.options.upload_rate_limit,
+        })),
     );
     report.warnings.push(...stored.warnings);
     for (const w of stored.warnings) log.warn(w);

@@ -11,7 +11,7 @@ import type { Artifact } from '../sources/types.js';
 import { COMPRESSION_SUFFIX, compressStream } from './compress.js';
 import { ENCRYPTION_SUFFIX, encryptStream, type Encryption } from './encrypt.js';
 import { fanOut, type BranchResult } from './fanout.js';
-import { coalesce } from './streams.js';
+import { coalesce, pipeThrough, throttle } from './streams.js';
 
 const ENCRYPT_CHUNK_BYTES = 1 << 20;
 
@@ -19,6 +19,8 @@ export interface ArtifactTarget {
   id: string;
   destination: Destination;
   key: string;
+  /** Bytes per second (`upload_rate_limit`). */
+  rateLimit?: number;
 }
 
 export interface ArtifactSettings {
@@ -86,7 +88,10 @@ export async function storeArtifact(
 
   const result = await fanOut(
     encrypted,
-    targets.map((t) => ({ id: t.id, start: (stream, s) => t.destination.put(t.key, stream, { signal: s }) })),
+    targets.map((t) => ({
+      id: t.id,
+      start: (stream, s) => t.destination.put(t.key, t.rateLimit ? pipeThrough(stream, throttle(t.rateLimit)) : stream, { signal: s }),
+    })),
     async () => {
       await producers;
     },

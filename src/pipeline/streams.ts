@@ -52,3 +52,28 @@ export function coalesce(minBytes: number): Transform {
     },
   });
 }
+
+/**
+ * Limits a stream to about `bytesPerSecond` (a destination's `upload_rate_limit`), so a
+ * backup over a shared uplink does not starve production traffic. Backpressure carries the
+ * limit back to the source.
+ */
+export function throttle(bytesPerSecond: number): Transform {
+  const started = Date.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      sent += chunk.length;
+      const due = started + (sent / bytesPerSecond) * 1000;
+      const wait = due - Date.now();
+      if (wait <= 0) callback(null, chunk);
+      else setTimeout(() => callback(null, chunk), wait);
+    },
+  });
+}
+
+/** `src.pipe(through)` that also carries an error of `src` into `through`. */
+export function pipeThrough(src: Readable, through: Transform): Transform {
+  src.once('error', (error) => through.destroy(error));
+  return src.pipe(through);
+}
