@@ -92,10 +92,16 @@ export class KeyLayout {
       if (!part) continue;
       if (part === '{id}') pattern += escapeRegExp(sourceId);
       else if (part === '{hostname}') pattern += escapeRegExp(this.hostname);
-      else if (part === '{timestamp}') (pattern += '(\\d{14})'), groups.push('timestamp');
-      else if (part === '{date}' || part === '{yyyy-mm-dd}') (pattern += '(\\d{4}-\\d{2}-\\d{2})'), groups.push('date');
-      else if (part === '{file}') (pattern += '([^/]+)'), groups.push('file');
-      else pattern += escapeRegExp(part);
+      else if (part === '{timestamp}') {
+        pattern += '(\\d{14})';
+        groups.push('timestamp');
+      } else if (part === '{date}' || part === '{yyyy-mm-dd}') {
+        pattern += '(\\d{4}-\\d{2}-\\d{2})';
+        groups.push('date');
+      } else if (part === '{file}') {
+        pattern += '([^/]+)';
+        groups.push('file');
+      } else pattern += escapeRegExp(part);
     }
     const m = new RegExp(`^${pattern}$`).exec(key);
     if (!m) return undefined;
