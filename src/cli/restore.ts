@@ -3,7 +3,7 @@ import type { Job } from '../config/job.js';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import { formatBytes } from '../notifications/message.js';
 import { listRuns } from '../pipeline/retention.js';
-import { openDestinations, restore } from '../pipeline/restore.js';
+import { openDestinations, restore, type RestoreOptions } from '../pipeline/restore.js';
 import { verify } from '../pipeline/verify.js';
 import { redact } from '../secrets.js';
 import { loadJob, makeLogger, type GlobalOptions } from './context.js';
@@ -50,16 +50,7 @@ export function commandList(path: string, options: GlobalOptions & { source?: st
   });
 }
 
-export interface RestoreCommandOptions extends GlobalOptions {
-  source: string;
-  run: string;
-  destination?: string;
-  to?: string;
-  extract?: boolean;
-  toDatabase?: string;
-  force?: boolean;
-  identity?: string;
-}
+export type RestoreCommandOptions = GlobalOptions & Omit<RestoreOptions, 'identityPassphrase'>;
 
 export function commandRestore(path: string, options: RestoreCommandOptions): Promise<number> {
   return withJob(path, options, async (job, logger) => {

@@ -6,6 +6,9 @@ import { b2Destination } from './b2/index.js';
 import { dropboxDestination } from './dropbox/index.js';
 import { gdriveDestination } from './gdrive/index.js';
 import { sftpDestination } from './sftp/index.js';
+import { s3Destination } from './s3/index.js';
+import { minioDestination } from './minio/index.js';
+import { sambaDestination } from './samba/index.js';
 
 export const destinationPlugins: readonly DestinationPlugin[] = [
   localDestination,
@@ -14,4 +17,7 @@ export const destinationPlugins: readonly DestinationPlugin[] = [
   dropboxDestination,
   gdriveDestination,
   sftpDestination,
+  s3Destination,
+  minioDestination,
+  sambaDestination,
 ];

@@ -8,6 +8,10 @@ import { folderSshSource } from './folder-ssh/index.js';
 import { lvmSshSource } from './lvm-ssh/index.js';
 import { mysqlSshSource } from './mysql-ssh/index.js';
 import { pgsqlSshSource } from './pgsql-ssh/index.js';
+import { rdsSource } from './rds/index.js';
+import { rdsPgsqlSource } from './rds-pgsql/index.js';
+import { snapshotSource } from './snapshot/index.js';
+import { azureManagedDiskSource } from './azure-managed-disk/index.js';
 
 export const sourcePlugins: readonly SourcePlugin[] = [
   folderSource,
@@ -18,4 +22,8 @@ export const sourcePlugins: readonly SourcePlugin[] = [
   lvmSshSource,
   mysqlSshSource,
   pgsqlSshSource,
+  rdsSource,
+  rdsPgsqlSource,
+  snapshotSource,
+  azureManagedDiskSource,
 ];

@@ -5,7 +5,7 @@
  */
 import type { Job } from '../config/job.js';
 import type { RunReport, RunStatus, SourceReport } from '../report.js';
-import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
+import { VZDUMP_SOURCE_TYPE, guestSourceId, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
 import type { HistoryRecord, HistorySource } from './history.js';
 
 /** Successful runs the size trend compares the newest one with. */
@@ -95,25 +95,36 @@ function summary(s: HistorySource): SourceRunSummary {
   };
 }
 
-/** The sources `status` reports: the job's own, and the vzdump guests its history knows. */
+/**
+ * The sources `status` reports: the job's own, and for a vzdump source its guests: those in
+ * its `vmids` and those the history knows. A vzdump source that has stored no guest yet and
+ * lists no vmids is reported under its own id, so a hook that never ran is still seen.
+ */
 function rowsOf(job: Job, records: readonly HistoryRecord[]): Row[] {
   const rootMaxAge = job.root.max_age;
   const rows: Row[] = [];
-  const vzdump = job.sources.filter((s) => s.plugin.type === VZDUMP_SOURCE_TYPE);
+  const vzdump: (Row & { options: VzdumpOptions })[] = [];
   for (const s of job.sources) {
-    if (s.plugin.type === VZDUMP_SOURCE_TYPE) continue;
-    rows.push({ id: s.options.id, name: s.options.name, type: s.plugin.type, maxAge: s.options.max_age ?? rootMaxAge });
+    const row = { id: s.options.id, name: s.options.name, type: s.plugin.type, maxAge: s.options.max_age ?? rootMaxAge };
+    if (s.plugin.type === VZDUMP_SOURCE_TYPE) vzdump.push({ ...row, options: s.options as unknown as VzdumpOptions });
+    else rows.push(row);
   }
   const guests = new Map<string, Row>();
+  const addGuest = (vmid: number, name?: string) => {
+    const id = guestSourceId(vmid);
+    const owner = vzdump.find((v) => takesGuest(v.options, vmid));
+    if (owner && !guests.has(id)) guests.set(id, { id, name, type: VZDUMP_SOURCE_TYPE, maxAge: owner.maxAge });
+  };
   for (const record of records) {
     for (const s of record.sources) {
       const vmid = guestVmid(s.id);
-      if (vmid === undefined || guests.has(s.id)) continue;
-      const owner = vzdump.find((v) => takesGuest(v.options as unknown as VzdumpOptions, vmid));
-      if (owner) guests.set(s.id, { id: s.id, name: s.name, type: VZDUMP_SOURCE_TYPE, maxAge: owner.options.max_age ?? rootMaxAge });
+      if (vmid !== undefined) addGuest(vmid);
     }
   }
-  return [...rows, ...[...guests.values()].sort((a, b) => guestVmid(a.id)! - guestVmid(b.id)!)];
+  for (const v of vzdump) for (const vmid of v.options.vmids ?? []) addGuest(vmid);
+  const sortedGuests = [...guests.values()].sort((a, b) => guestVmid(a.id)! - guestVmid(b.id)!);
+  const silent = vzdump.filter((v) => !sortedGuests.some((g) => takesGuest(v.options, guestVmid(g.id)!)));
+  return [...rows, ...sortedGuests, ...silent.map(({ options: _options, ...row }) => row)];
 }
 
 export function sourceStatus(row: Row, runs: readonly HistorySource[], now: Date): SourceStatus {
@@ -190,22 +201,15 @@ export function jobStatus(job: Job, history: { records: HistoryRecord[]; skipped
   };
 }
 
-/** 93600 → "26h", 90 → "1m30s", 172800 → "2d". */
+/** An age the way operators write max_age: 45s, 1m30s, 5h12m, 26h, 3d, 4d6h. */
 export function formatAge(seconds: number): string {
-  let s = Math.round(seconds);
+  const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
-  const parts: string[] = [];
-  const d = Math.floor(s / 86400);
-  s -= d * 86400;
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  if (d) parts.push(`${d}d`);
-  if (h) parts.push(`${h}h`);
-  if (m && !d) parts.push(`${m}m`);
-  if (s && !d && !h) parts.push(`${s}s`);
-  return parts.join('') || '0s';
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}`;
+  if (s < 10 * 3600) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ''}`;
+  if (s < 72 * 3600) return `${Math.round(s / 3600)}h`;
+  const hours = Math.round(s / 3600);
+  return `${Math.floor(hours / 24)}d${hours % 24 ? `${hours % 24}h` : ''}`;
 }
 
 /**

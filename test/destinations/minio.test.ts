@@ -132,6 +132,11 @@ describe('minio destination', () => {
     await expect(missing.check!()).rejects.toThrow(/bucket "nope" does not exist/);
   });
 
+  it('secure (the default) against a plain-HTTP server: says TLS failed and points at "secure"', async () => {
+    const tls = await minioDestination.create({ ...(optionsFor(server) as object), secure: true, region: 'us-east-1' } as never, ctx);
+    await expect(tls.check!()).rejects.toThrow(/TLS handshake with https:\/\/127\.0\.0\.1:\d+ failed .*"secure": false/);
+  });
+
   it('unreachable endpoint: clear error naming it', async () => {
     const down = await startFakeS3();
     const port = down.port;

@@ -173,6 +173,13 @@ describeWith(SMBD_BINARIES, 'samba destination against smbd', () => {
       const putError = await bad.put('x/y.bin', Readable.from([Buffer.from('x')]), { signal: new AbortController().signal }).catch((e: unknown) => e);
       expect(describeError(putError)).toMatch(/^destination bigshare: storing x\/y.bin failed: .*NT_STATUS_LOGON_FAILURE/);
       expect(describeError(putError)).not.toContain(wrong);
+      // A larger stream: smbclient quits while data is still coming (EPIPE on its stdin).
+      const bigError = await bad.put('x/big.bin', randomStream(16 * 1024 * 1024).stream, { signal: new AbortController().signal }).catch((e: unknown) => e);
+      expect(describeError(bigError)).toMatch(/^destination bigshare: storing x\/big.bin failed: .*refused the login.*NT_STATUS_LOGON_FAILURE/);
+      // A stalled source must not keep a refused put waiting.
+      const stalled = new Readable({ read() {} });
+      const stalledError = await bad.put('x/stalled.bin', stalled, { signal: new AbortController().signal }).catch((e: unknown) => e);
+      expect(describeError(stalledError)).toMatch(/NT_STATUS_LOGON_FAILURE/);
     });
 
     it('unknown share: says so', async () => {

@@ -11,6 +11,10 @@ import { describeWith } from '../support/binaries.js';
 import { describeDestinationContract, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
+import { SftpDownload, SftpUpload } from '../../src/destinations/sftp/transfer.js';
+import type { SFTPWrapper } from 'ssh2';
+import { randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
 import { runCli } from '../support/cli.js';
 import { describeTree, makeTree } from '../support/tree.js';
 
@@ -201,5 +205,55 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
         await d.close?.();
       }
     });
+  });
+});
+
+describe('pipelined SFTP transfers', () => {
+  /** A stand-in for ssh2's SFTPWrapper: answers out of order, with short reads, as servers may. */
+  function fakeSftp(file: Buffer, options: { failWriteAt?: number } = {}) {
+    const written = Buffer.alloc(file.length);
+    let writes = 0;
+    const later = (fn: () => void) => setTimeout(fn, Math.floor(Math.random() * 3));
+    const sftp = {
+      read(_h: Buffer, buffer: Buffer, offset: number, length: number, position: number, cb: (e: Error | undefined, n: number) => void) {
+        later(() => {
+          const available = Math.max(0, Math.min(length, file.length - position));
+          const n = available > 1 && Math.random() < 0.3 ? Math.ceil(available / 3) : available;
+          file.copy(buffer, offset, position, position + n);
+          cb(undefined, n);
+        });
+      },
+      write(_h: Buffer, buffer: Buffer, offset: number, length: number, position: number, cb: (e?: Error) => void) {
+        const index = writes++;
+        later(() => {
+          if (options.failWriteAt !== undefined && index === options.failWriteAt) return cb(new Error('Failure (disk full)'));
+          buffer.copy(written, position, offset, offset + length);
+          cb();
+        });
+      },
+      close(_h: Buffer, cb: () => void) {
+        later(cb);
+      },
+    };
+    return { sftp: sftp as unknown as SFTPWrapper, written };
+  }
+
+  it('reassembles short and out-of-order reads in order', async () => {
+    const file = randomBytes(1_234_567);
+    const { sftp } = fakeSftp(file);
+    const chunks: Buffer[] = [];
+    for await (const chunk of new SftpDownload(sftp, Buffer.from('h'), file.length, 32 * 1024)) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(file)).toBe(true);
+  });
+
+  it('writes every block at its offset, and reports a failed write', async () => {
+    const file = randomBytes(3_000_001);
+    const target = fakeSftp(Buffer.alloc(file.length));
+    const upload = new SftpUpload(target.sftp, Buffer.from('h'), 32 * 1024);
+    await pipeline(Readable.from([file.subarray(0, 1_000_000), file.subarray(1_000_000)]), upload);
+    expect(upload.bytesWritten).toBe(file.length);
+    expect(target.written.equals(file)).toBe(true);
+    const failing = fakeSftp(Buffer.alloc(file.length), { failWriteAt: 20 });
+    await expect(pipeline(Readable.from([file]), new SftpUpload(failing.sftp, Buffer.from('h'), 32 * 1024))).rejects.toThrow(/disk full/);
   });
 });

@@ -3,7 +3,7 @@
  * decrypted with the real gpg, restored with `backup restore`, and the failure paths.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, writeFile, stat } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
@@ -11,27 +11,11 @@ import { runCli } from '../support/cli.js';
 import { gpgDecrypt, gpgSymmetric, makeGpgHome, type GpgHome } from '../support/gpg.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
+import { filesUnder } from '../support/files.js';
+import { lockPath } from '../../src/pipeline/lock.js';
 import { describeTree, makeTree } from '../support/tree.js';
 
 const PASSPHRASE = 'correct horse battery staple 7f3a';
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(d: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.isDirectory()) await walk(join(d, e.name));
-      else out.push(join(d, e.name).slice(dir.length + 1));
-    }
-  }
-  await walk(dir);
-  return out.sort();
-}
 
 function untar(tar: Buffer, into: string): void {
   execFileSync('tar', ['-x', '-f', '-', '-C', into], { input: tar });
@@ -271,14 +255,8 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
       sources: [{ id: 'data', type: 'folder', path: data, passphrase: PASSPHRASE }],
       destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
     });
-    await runCli(['run', job]);
-    const lockDir = join(dir, 'state', 'locks');
-    await mkdir(lockDir, { recursive: true });
-    const [lockName] = (await readdir(lockDir)).length ? await readdir(lockDir) : ['job-000000000000.lock'];
-    // The lock file name is derived from the job path: find it by running once and reading the name it used.
-    const { lockPath } = await import('../../src/pipeline/lock.js');
     const path = lockPath(join(dir, 'state'), { path: job, name: 'job', hostname: 'testhost' });
-    void lockName;
+    await mkdir(join(dir, 'state', 'locks'), { recursive: true });
     await writeFile(path, JSON.stringify({ pid: process.pid, started: 'now' }));
     const held = await runCli(['run', job]);
     expect(held.code).toBe(3);

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
@@ -13,24 +13,7 @@ import { BIN } from '../support/cli.js';
 import { startReceiver, type Receiver } from '../support/http-receiver.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
-
-async function allEntries(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  async function walk(d: string): Promise<void> {
-    let entries;
-    try {
-      entries = await readdir(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      out.push(join(d, e.name).slice(dir.length + 1));
-      if (e.isDirectory()) await walk(join(d, e.name));
-    }
-  }
-  await walk(dir);
-  return out;
-}
+import { entriesUnder } from '../support/files.js';
 
 describeWith(['tar', 'zstd'], 'SIGTERM during a large upload', () => {
   let tmp: { path: string; remove: () => Promise<void> };
@@ -66,7 +49,7 @@ describeWith(['tar', 'zstd'], 'SIGTERM during a large upload', () => {
     // Wait until the upload is under way: a temporary file exists in the store.
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if ((await allEntries(store)).some((e) => e.includes('.partial-'))) break;
+      if ((await entriesUnder(store)).some((e) => e.includes('.partial-'))) break;
       if (Date.now() > deadline) throw new Error(`upload never started: ${stderr}`);
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -76,9 +59,9 @@ describeWith(['tar', 'zstd'], 'SIGTERM during a large upload', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/received SIGTERM/);
     // Nothing partial or temporary stays: no file at all, since the only run was interrupted.
-    expect((await allEntries(store)).filter((e) => !e.endsWith('data'))).toEqual([]);
-    expect(await allEntries(join(tmp.path, 'tmp'))).toEqual([]);
-    expect(await allEntries(join(state, 'locks'))).toEqual([]);
+    expect((await entriesUnder(store)).filter((e) => !e.endsWith('data'))).toEqual([]);
+    expect(await entriesUnder(join(tmp.path, 'tmp'))).toEqual([]);
+    expect(await entriesUnder(join(state, 'locks'))).toEqual([]);
     const bodies = receiver.requests.map((r) => JSON.parse(r.text) as { kind?: string; event?: string; run?: { status: string }; status?: string });
     expect(bodies.length).toBeGreaterThan(0);
     expect(JSON.stringify(bodies)).toMatch(/"failure"/);

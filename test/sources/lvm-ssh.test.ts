@@ -14,6 +14,7 @@ import type { Artifact, Source, SourceContext } from '../../src/sources/types.js
 import { describeWith } from '../support/binaries.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
+import { runCli } from '../support/cli.js';
 
 const job = { path: '/job.json', name: 'job', hostname: 'host' };
 const PASSPHRASE = 'lvm-passphrase-never-remote';
@@ -54,6 +55,7 @@ exit 0
 ${logArgv}
 for a in "$@"; do target="$a"; done
 [ -f "${state}/$target" ] || { echo "  Failed to find logical volume \\"$target\\"" >&2; exit 5; }
+[ -f "${state}/fail-lvremove" ] && { echo "  Logical volume $target contains a filesystem in use." >&2; exit 5; }
 rm -f "${state}/$target"
 echo "  Logical volume \\"\${target#*/}\\" successfully removed."
 `,
@@ -250,6 +252,17 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
     expect(volumes()).toEqual(before);
   });
 
+  it('reports a snapshot it could not remove, naming it, as a cleanup error', async () => {
+    writeFileSync(join(state, 'fail-lvremove'), '');
+    const { error, cleanupError } = await runSource(makeSource({ retain_snapshots: 0 }));
+    rmSync(join(state, 'fail-lvremove'));
+    expect(error).toBeUndefined();
+    expect(cleanupError).toBeInstanceOf(SourceError);
+    const message = (cleanupError as SourceError).message;
+    expect(message).toMatch(/could not remove LVM snapshot\(s\) on .*remove them by hand/);
+    expect(message).toMatch(/vg0\/data-backup-\d{14}: lvremove on .* exited 5: .*filesystem in use/);
+  });
+
   it('uses sudo -n and the configured command names, with a percentage size', async () => {
     const bin = join(fakes.path, 'bin');
     const { error } = await runSource(
@@ -278,6 +291,74 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
     expect(text).not.toContain(PASSPHRASE);
     expect(text).not.toContain(user.password);
   });
+
+  it('end to end: the runner stores the image, restore gives it back byte for byte, one snapshot kept', async () => {
+    const jobPath = join(work.path, 'lvm-job.json');
+    const store = join(work.path, 'store');
+    writeFileSync(
+      jobPath,
+      JSON.stringify({
+        hostname: 'h',
+        tmpdir: join(work.path, 'tmp'),
+        state_dir: join(work.path, 'state'),
+        sources: [
+          {
+            id: 'disk1',
+            type: 'lvm-ssh',
+            sshhost: sshd.host,
+            sshport: sshd.port,
+            sshuser: sshd.user,
+            identity_file: sshd.identityFile,
+            known_hosts: sshd.knownHostsFile,
+            vg_name: 'vg0',
+            lv_name: 'data',
+            size: '5G',
+            retain_snapshots: 1,
+            passphrase: PASSPHRASE,
+          },
+        ],
+        destinations: [{ id: 'disk', type: 'local', path: store, create: 1 }],
+        notifications: [],
+      }),
+    );
+    const run = await runCli(['run', jobPath]);
+    expect(run.code, run.stderr).toBe(0);
+    const snapshots = volumes().filter((n) => /^data-backup-\d{14}$/.test(n));
+    expect(snapshots).toHaveLength(1);
+    expect(snapshots[0]).not.toMatch(/^data-backup-202[01]/);
+    expect(readFileSync(log, 'utf8')).not.toContain(PASSPHRASE);
+    const out = join(work.path, 'restored');
+    const restore = await runCli(['restore', jobPath, '--source', 'disk1', '--to', out]);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(readFileSync(join(out, 'disk1.img')).equals(volume)).toBe(true);
+  }, 120_000);
+
+  it('end to end: a dd failing mid-way fails the run (exit 1), stores nothing and leaves no snapshot', async () => {
+    writeFileSync(join(state, 'fail-dd'), '');
+    const jobPath = join(work.path, 'lvm-job-fail.json');
+    const store = join(work.path, 'store-fail');
+    const before = volumes();
+    writeFileSync(
+      jobPath,
+      JSON.stringify({
+        hostname: 'h',
+        tmpdir: join(work.path, 'tmp'),
+        state_dir: join(work.path, 'state-fail'),
+        sources: [
+          { id: 'disk1', type: 'lvm-ssh', sshhost: sshd.host, sshport: sshd.port, identity_file: sshd.identityFile, known_hosts: sshd.knownHostsFile, vg_name: 'vg0', lv_name: 'data', size: '5G', retain_snapshots: 3, passphrase: PASSPHRASE },
+        ],
+        destinations: [{ id: 'disk', type: 'local', path: store, create: 1 }],
+        notifications: [],
+      }),
+    );
+    const run = await runCli(['run', jobPath]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/dd on .* exited 1/);
+    rmSync(join(state, 'fail-dd'));
+    expect(volumes()).toEqual(before.filter((n) => n !== 'fail-dd'));
+    const stored = existsSync(store) ? readdirSync(store, { recursive: true }).map(String) : [];
+    expect(stored.filter((n) => n.endsWith('.gpg'))).toEqual([]);
+  }, 120_000);
 
   it('reports a missing remote program with a hint', async () => {
     const { error } = await runSource(makeSource({ lvcreate_command: 'lvcreate-not-installed' }));

@@ -16,6 +16,7 @@ import type { Source, SourceContext } from '../../src/sources/types.js';
 import { describeWith, findBinary } from '../support/binaries.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
+import { runCli } from '../support/cli.js';
 
 const job = { path: '/job.json', name: 'job', hostname: 'host' };
 const suffix = randomBytes(4).toString('hex');
@@ -151,6 +152,45 @@ exec ${real} "$@"
     execFileSync(findBinary('mariadb') ?? 'mysql', ['-h', '127.0.0.1', '-u', 'root'], { input: artifact!.data });
     expect(sql(ROWS_SQL, DB)).toBe(expectedRows);
   });
+
+  it('end to end: the runner dumps over SSH with the password from the environment; the restored file re-imports', async () => {
+    const jobPath = join(work.path, 'mysql-ssh-job.json');
+    writeFileSync(
+      jobPath,
+      JSON.stringify({
+        hostname: 'h',
+        tmpdir: join(work.path, 'tmp'),
+        state_dir: join(work.path, 'state'),
+        sources: [
+          {
+            id: 'shop',
+            type: 'mysql-ssh',
+            sshhost: sshd.host,
+            sshport: sshd.port,
+            identity_file: sshd.identityFile,
+            known_hosts: sshd.knownHostsFile,
+            dbhost: '127.0.0.1',
+            dbuser: USER,
+            dbpass: '${SHOP_DB_PASSWORD}',
+            dbname: DB,
+            passphrase: 'mysql-ssh-e2e-passphrase',
+          },
+        ],
+        destinations: [{ id: 'disk', type: 'local', path: join(work.path, 'store'), create: 1 }],
+        notifications: [],
+      }),
+    );
+    const run = await runCli(['run', '-v', jobPath], { env: { SHOP_DB_PASSWORD: PASSWORD } });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr + run.stdout).not.toContain(PASSWORD);
+    expect(readFileSync(log, 'utf8')).not.toContain('p@ss');
+    const out = join(work.path, 'restored');
+    const restore = await runCli(['restore', jobPath, '--source', 'shop', '--to', out], { env: { SHOP_DB_PASSWORD: PASSWORD } });
+    expect(restore.code, restore.stderr).toBe(0);
+    sql(`DROP DATABASE ${DB};`);
+    execFileSync(findBinary('mariadb') ?? 'mysql', ['-h', '127.0.0.1', '-u', 'root'], { input: readFileSync(join(out, 'shop.sql')) });
+    expect(sql(ROWS_SQL, DB)).toBe(expectedRows);
+  }, 120_000);
 
   it('explains a wrong password, and removes the credentials file all the same', async () => {
     const [artifact] = await dumpAll(makeSource({ dbpass: 'wrong-password-456' }));

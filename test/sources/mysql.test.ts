@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -14,9 +15,12 @@ import { mysqlDatabaseRenamer } from '../../src/sources/sql/mysql-restore.js';
 import { splitShellWords } from '../../src/sources/sql/shell-words.js';
 import type { Source } from '../../src/sources/types.js';
 import { describeWith } from '../support/binaries.js';
+import { runCli } from '../support/cli.js';
+import { gpgDecrypt, makeGpgHome } from '../support/gpg.js';
 import { collectArtifacts, describeMysqlDatabase, MYSQL_HOST, mysqlRoot, readAll, sourceContext, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
 
+const PASSPHRASE = 'correct horse battery staple 9c1e';
 const createCtx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
 
 function makeSource(options: Record<string, unknown>): Source {
@@ -60,6 +64,7 @@ describe('mysql options and argv', () => {
     for (const options of ['--lock-tables', '-x', '--skip-single-transaction', '--lock-all-tables', '--single-transaction']) {
       expect(planMysqldump({}, { dbname: ['a'], options }).args.filter((a) => a === '--single-transaction').length).toBe(options === '--single-transaction' ? 1 : 0);
     }
+    expect(planMysqldump({}, { dbname: ['a'], options: '--skip-lock-tables' }).args).toContain('--single-transaction');
     const plan = planMysqldump({}, { dbname: ['a'], options: '--all-databases --skip-triggers', noevents: true });
     expect(plan.args).toEqual(['--single-transaction', '--routines', '--all-databases', '--skip-triggers']);
     expect(plan.allDatabases).toBe(true);
@@ -134,7 +139,7 @@ describe('mysql options and argv', () => {
   });
 });
 
-describeWith(['mariadb', 'mariadb-dump'], 'mysql source against MariaDB', () => {
+describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against MariaDB', () => {
   const tag = suffix();
   const sourceDb = `br_src_${tag}`;
   const user = `br_u_${tag}`;
@@ -194,6 +199,71 @@ describeWith(['mariadb', 'mariadb-dump'], 'mysql source against MariaDB', () => 
     const drops = databases.map((db) => `DROP DATABASE IF EXISTS \`${db}\`;`).join('\n');
     await mysqlRoot(`${drops}\nDROP USER IF EXISTS '${user}'@'%', '${user}'@'localhost';`);
     await Promise.all(dirs.map((d) => d.remove()));
+  });
+
+  it('end to end: `backup run` stores it encrypted (gpg reads it), `backup restore --to-database` rebuilds it identically', async () => {
+    const dir = await tempDir();
+    const gpgHome = await makeGpgHome(false);
+    try {
+      const base = {
+        hostname: 'h',
+        tmpdir: join(dir, 'tmp'),
+        state_dir: join(dir, 'state'),
+        destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+        notifications: [],
+      };
+      const source = { id: 'db', type: 'mysql', name: 'Live Company Data', dbhost: MYSQL_HOST, dbname: sourceDb, passphrase: PASSPHRASE };
+      // The backup user's password comes from the environment, as a job file would keep it out of itself.
+      const job = join(dir, 'job.json');
+      await writeFile(job, JSON.stringify({ ...base, sources: [{ ...source, dbuser: user, dbpass: '${BR_TEST_DBPASS}' }] }));
+      const run = await runCli(['run', job], { env: { BR_TEST_DBPASS: password } });
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout + run.stderr).not.toContain(password);
+
+      const stored = (await readdir(join(dir, 'store', 'db'), { recursive: true })).filter((f) => f.endsWith('.gpg'));
+      expect(stored).toEqual([expect.stringMatching(/^\d{14}\/db\.sql\.zst\.gpg$/)]);
+      const sql = execFileSync('zstd', ['-d', '-c'], { input: await gpgDecrypt(join(dir, 'store', 'db', stored[0]!), gpgHome, PASSPHRASE), maxBuffer: 1 << 30 });
+      expect(sql.toString('latin1')).toContain('CREATE TABLE `customers`');
+
+      // Restoring needs CREATE privileges: the same source id, as root (a restore host's job file).
+      const restoreJob = join(dir, 'restore-job.json');
+      await writeFile(restoreJob, JSON.stringify({ ...base, sources: [{ ...source, dbuser: 'root' }] }));
+      const target = `br_e2e_${tag}`;
+      databases.push(target);
+      const restore = await runCli(['restore', restoreJob, '--source', 'db', '--to-database', target]);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(await describeMysqlDatabase(target)).toEqual(await describeMysqlDatabase(sourceDb));
+
+      const again = await runCli(['restore', restoreJob, '--source', 'db', '--to-database', target]);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toMatch(new RegExp(`database ${target} already exists and holds \\d+ table`));
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    } finally {
+      await gpgHome.remove();
+    }
+  });
+
+  it('end to end: a wrong password fails the run with exit 1 and a clear message, and the password appears nowhere', async () => {
+    const dir = await tempDir();
+    const wrong = `Wr0ng-e2e-${tag}`;
+    const job = join(dir, 'job.json');
+    await writeFile(
+      job,
+      JSON.stringify({
+        hostname: 'h',
+        tmpdir: join(dir, 'tmp'),
+        state_dir: join(dir, 'state'),
+        sources: [{ id: 'db', type: 'mysql', dbhost: MYSQL_HOST, dbname: sourceDb, dbuser: user, dbpass: wrong, passphrase: PASSPHRASE }],
+        destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+        notifications: [],
+      }),
+    );
+    const run = await runCli(['run', job]);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(new RegExp(`access denied for ${user}@127\\.0\\.0\\.1`));
+    expect(run.stdout + run.stderr).not.toContain(wrong);
+    expect(await readdir(join(dir, 'store', 'db'), { recursive: true }).catch(() => [])).not.toContainEqual(expect.stringMatching(/\.gpg$/));
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
 
   it('dumps as a least-privilege user and restores into a fresh database: same schema, same rows', async () => {
@@ -295,6 +365,28 @@ describeWith(['mariadb', 'mariadb-dump'], 'mysql source against MariaDB', () => 
     expect(await readdir(tmp)).toEqual([]);
     await expect(source.check!(ctx)).rejects.toThrow(/access denied/);
     expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('uses an existing defaults file instead of a temporary one (dbuser/dbpass then ignored, as the original)', async () => {
+    const tmp = await tempDir();
+    const conf = await tempDir();
+    const ctx = sourceContext(tmp);
+    const defaults = join(conf, 'my.cnf');
+    await writeFile(defaults, `[client]\nuser=${user}\npassword="${password.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"\n`, { mode: 0o600 });
+    const logs = await tempDir();
+    const wrapper = await script(logs, 'dump-wrapper', `printf '%s\\n' "$@" > ${logs}/argv.txt\nexec mariadb-dump "$@"`);
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (msg: string) => warnings.push(msg) } as unknown as typeof silentLogger;
+    const schema = pluginSchema(SourceCommon, mysqlSource);
+    const parsed = schema.parse({ id: 'db', type: 'mysql', defaults, dbhost: MYSQL_HOST, dbuser: 'nobody', dbpass: 'ignored', dbname: sourceDb, dump_command: wrapper });
+    const source = (await mysqlSource.create(parsed as never, { ...createCtx, logger })) as Source;
+    expect(warnings).toEqual([expect.stringMatching(/dbuser and dbpass ignored: "defaults"/)]);
+    const [artifact] = await collectArtifacts(source.open(ctx));
+    expect(artifact!.error).toBeUndefined();
+    expect(artifact!.data.toString('latin1')).toContain('CREATE TABLE `customers`');
+    expect((await readFile(join(logs, 'argv.txt'), 'utf8')).split('\n')[0]).toBe(`--defaults-file=${defaults}`);
+    expect(await readdir(tmp)).toEqual([]);
+    expect(await readFile(defaults, 'utf8')).toContain('[client]');
   });
 
   it('fails the artifact when the dumper exits 2 or is killed after writing part of the dump', async () => {

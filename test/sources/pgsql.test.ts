@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,10 +13,13 @@ import { pgsqlSource } from '../../src/sources/pgsql/index.js';
 import { pgArtifactNames, pgDumpArgs, pgDumpProblems, pgpassFile } from '../../src/sources/sql/pg-dump.js';
 import type { Source } from '../../src/sources/types.js';
 import { describeWith } from '../support/binaries.js';
+import { runCli } from '../support/cli.js';
+import { gpgDecrypt, makeGpgHome } from '../support/gpg.js';
 import { PG_CLUSTER_BINARIES, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 import { collectArtifacts, describePgDatabase, PG_HOST, PG_PORT, psqlAs, sourceContext, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
 
+const PASSPHRASE = 'correct horse battery staple 4b2d';
 const createCtx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
 
 function makeSource(options: Record<string, unknown>): Source {
@@ -107,7 +111,7 @@ describe('pgsql options and argv', () => {
     } catch (e) {
       error = e;
     }
-    expect((error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['sources[0].dbhost: required', 'sources[0].dbname: required']);
+    expect((error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['sources[0].dbhost: required', expect.stringMatching(/^sources\[0\]\.dbname: /)]);
     for (const type of ['pgsql', 'postgres', 'postgresql']) {
       const job = load({ id: 'db', type, dbhost: 'localhost', dbname: 'livecompany', dbuser: 'backups', dbpass: 'zzz', passphrase: 'p' });
       expect(job.sources[0]!.options).toMatchObject({ port: 5432, format: 'plain', dbname: ['livecompany'] });
@@ -115,7 +119,7 @@ describe('pgsql options and argv', () => {
   });
 });
 
-describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore'], 'pgsql source against the machine\'s PostgreSQL', () => {
+describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pgsql source against the machine\'s PostgreSQL', () => {
   const tag = suffix();
   const sourceDb = `br_src_${tag}`;
   const databases: string[] = [sourceDb];
@@ -137,6 +141,43 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore'], 'pgsql source agai
     await Promise.all(dirs.map((d) => d.remove()));
   });
 
+  it('end to end: `backup run` stores it encrypted (gpg reads it), `backup restore --to-database` rebuilds it identically', async () => {
+    const dir = await tempDir();
+    const gpgHome = await makeGpgHome(false);
+    try {
+      const job = join(dir, 'job.json');
+      await writeFile(
+        job,
+        JSON.stringify({
+          hostname: 'h',
+          tmpdir: join(dir, 'tmp'),
+          state_dir: join(dir, 'state'),
+          sources: [{ id: 'pg', type: 'postgres', name: 'Live Company Data', dbhost: PG_HOST, dbname: sourceDb, dbuser: 'postgres', passphrase: PASSPHRASE }],
+          destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+          notifications: [],
+        }),
+      );
+      const run = await runCli(['run', job]);
+      expect(run.code, run.stderr).toBe(0);
+      const stored = (await readdir(join(dir, 'store', 'pg'), { recursive: true })).filter((f) => f.endsWith('.gpg'));
+      expect(stored).toEqual([expect.stringMatching(/^\d{14}\/pg\.sql\.zst\.gpg$/)]);
+      const sql = execFileSync('zstd', ['-d', '-c'], { input: await gpgDecrypt(join(dir, 'store', 'pg', stored[0]!), gpgHome, PASSPHRASE), maxBuffer: 1 << 30 });
+      expect(sql.toString()).toContain('CREATE TABLE public.customers');
+
+      const target = `br_e2e_${tag}`;
+      databases.push(target);
+      const restore = await runCli(['restore', job, '--source', 'pg', '--to-database', target]);
+      expect(restore.code, restore.stderr).toBe(0);
+      expect(await describePgDatabase(target)).toEqual(await describePgDatabase(sourceDb));
+      const again = await runCli(['restore', job, '--source', 'pg', '--to-database', target]);
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toMatch(new RegExp(`database ${target} already exists and holds \\d+ table`));
+      expect(await readdir(join(dir, 'tmp'))).toEqual([]);
+    } finally {
+      await gpgHome.remove();
+    }
+  });
+
   for (const format of ['plain', 'custom'] as const) {
     it(`dumps (${format}) and restores into a fresh database: same schema, same rows`, async () => {
       const tmp = await tempDir();
@@ -146,7 +187,8 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore'], 'pgsql source agai
       const artifacts = await collectArtifacts(source.open(ctx));
       const name = format === 'plain' ? 'db.sql' : 'db.dump';
       expect(artifacts.map((a) => [a.name, a.error])).toEqual([[name, undefined]]);
-      expect(artifacts[0]!.data.length).toBeGreaterThan(1_000_000);
+      // 4096 copies of every byte value: a plain dump holds them all; custom compresses them.
+      if (format === 'plain') expect(artifacts[0]!.data.length).toBeGreaterThan(1_000_000);
       await source.cleanup!(ctx);
 
       const target = `br_dst_${format}_${tag}`;
@@ -211,11 +253,16 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore'], 'pgsql source agai
     const source = makeSource({ ...conn, dbname: sourceDb });
     const [artifact] = await collectArtifacts(source.open(ctx));
     const data = artifact!.data;
+    let sent = false;
     const broken = new Readable({
       read() {
-        this.push(data.subarray(0, Math.floor(data.length * 0.8)));
+        if (sent) return;
+        sent = true;
+        // Cut between two complete statements: psql would commit what it got if its input simply ended.
+        const cut = data.indexOf('\n--\n-- Name: rich_customers');
+        expect(cut).toBeGreaterThan(0);
+        this.push(data.subarray(0, cut + 1));
         setTimeout(() => this.destroy(new Error('decryption failed: message was tampered with')), 50);
-        this.read = () => undefined;
       },
     });
     const target = `br_broken_${tag}`;
@@ -309,6 +356,28 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', ...PG_CLUSTER_BINARIES], 'pgsql s
     const [own] = await collectArtifacts(owner.open(ctx));
     expect(own!.error).toBeUndefined();
     expect(own!.data.toString()).toContain('CREATE PROCEDURE public.add_customer');
+  });
+
+  it('end to end: a wrong password fails the run with exit 1 and a clear message, and the password appears nowhere', async () => {
+    const dir = await tempDir();
+    const wrong = `Wr0ng:e2e-${tag}`;
+    const job = join(dir, 'job.json');
+    await writeFile(
+      job,
+      JSON.stringify({
+        hostname: 'h',
+        tmpdir: join(dir, 'tmp'),
+        state_dir: join(dir, 'state'),
+        sources: [{ id: 'pg', type: 'pgsql', dbhost: cluster.host, port: cluster.port, dbname: db, dbuser: 'backup', dbpass: wrong, passphrase: PASSPHRASE }],
+        destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+        notifications: [],
+      }),
+    );
+    const run = await runCli(['run', job]);
+    expect(run.code).toBe(1);
+    expect(run.stdout + run.stderr).toMatch(/password authentication failed for backup/);
+    expect(run.stdout + run.stderr).not.toContain(wrong);
+    expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
 
   it('fails with a clear message on a wrong password, which appears nowhere', async () => {

@@ -32,6 +32,9 @@ export interface S3Place {
 /** One sentence telling the operator what went wrong and what to check. Never holds a secret. */
 export function explainS3Error(facts: S3ErrorFacts, place: S3Place): string {
   const { code, status } = facts;
+  if (/wrong version number|EPROTO|ERR_SSL_/i.test(`${code ?? ''} ${facts.message}`)) {
+    return `the TLS handshake with ${place.endpoint} failed (${facts.message}): the server may speak plain HTTP on this port (minio: "secure": false; s3: an http:// endpoint_url)`;
+  }
   if (facts.network) {
     return `cannot reach ${place.endpoint} (${facts.network}): check the endpoint address and port, DNS, the network and firewalls`;
   }

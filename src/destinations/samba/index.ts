@@ -26,6 +26,8 @@ import {
 } from './smbclient.js';
 
 const PARTIAL_MARK = '.partial-';
+/** Bytes of smbclient's stdout held back until it exited (its error messages come last). */
+const HOLD_BACK = 4096;
 /** Commands per smbclient run when deleting (keeps the -c argument far below the argv limit). */
 const DELETE_BATCH = 200;
 
@@ -40,7 +42,6 @@ const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
 export const sambaDestination = defineDestination({
   type: 'samba',
-  aliases: ['smb'],
   description: 'A folder on an SMB share (Samba, Windows, NAS) through smbclient.',
   options: SambaOptions,
   problems(options) {
@@ -55,7 +56,9 @@ export const sambaDestination = defineDestination({
     for (const [key, value] of [['username', username], ['password', password], ['workgroup', options.workgroup]] as const) {
       if (value && /[\r\n]/.test(value)) problems.push({ key, message: 'must be a single line' });
     }
-    const path = (options.path ?? '').replace(/^\/+|\/+$/g, '');
+    // smbclient's authentication file skips the blanks after "password =".
+    if (password && /^[ \t]/.test(password)) problems.push({ key: 'credentials.password', message: 'smbclient cannot take a password that starts with a space or tab' });
+    const path = (options.path ?? '').replace(/\\/g, '/').replace(/^\/+|\/+$/g, '');
     if (path && unsafeNameProblem(path)) problems.push({ key: 'path', message: unsafeNameProblem(path)! });
     if (/[/\\"]/.test(options.share)) problems.push({ key: 'share', message: 'the share name only, without slashes (use "path" for a folder inside it)' });
     return problems;
@@ -113,8 +116,6 @@ export const sambaDestination = defineDestination({
         signal.throwIfAborted();
 
         let size = 0;
-        let streamError: unknown;
-        body.once('error', (error: unknown) => (streamError ??= error));
         const counter = new Transform({
           transform(chunk: Buffer, _encoding, callback) {
             size += chunk.length;
@@ -126,20 +127,20 @@ export const sambaDestination = defineDestination({
         // smbclient ending before it has read everything (refused login, no such share) must
         // stop the feeding too, or a slow or stalled source would keep the put waiting.
         const stopFeeding = new AbortController();
-        let feeding = true;
-        let smbclientEndedFirst = false;
-        void smb.exit.then(() => {
-          if (!feeding) return;
-          smbclientEndedFirst = true;
-          stopFeeding.abort(new Error('smbclient ended'));
-        });
+        void smb.exit.then(() => stopFeeding.abort(new Error('smbclient ended')));
+        // Whose error came first: the source's, or smbclient's stdin (EPIPE)? pipeline() passes
+        // the first error on to the other streams, so only the first one seen tells the origin.
+        let firstError: { from: 'source' | 'smbclient'; error: unknown } | undefined;
+        body.once('error', (error: unknown) => (firstError ??= { from: 'source', error }));
+        smb.child.stdin!.once('error', (error: unknown) => (firstError ??= { from: 'smbclient', error }));
+        smb.child.stdin!.once('close', () => (firstError ??= { from: 'smbclient', error: new Error('smbclient stopped reading') }));
         const feedError = await pipeline(body, counter, smb.child.stdin!, { signal: AbortSignal.any([signal, stopFeeding.signal]) }).then(
           () => undefined,
           (error: unknown) => error ?? new Error('stream failed'),
         );
-        feeding = false;
-        if (feedError !== undefined && !smbclientEndedFirst) await killSmbclient(smb);
+        if (feedError !== undefined) await killSmbclient(smb);
         const result = await smb.exit;
+        const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
         const cleanupAndFail = async (message: string): Promise<never> => {
           if (!result.spawnError) await removeQuietly(temp);
@@ -150,10 +151,11 @@ export const sambaDestination = defineDestination({
           return cleanupAndFail(`upload aborted (${reason})`);
         }
         if (result.spawnError) return cleanupAndFail(result.spawnError);
-        if (smbclientEndedFirst && result.code !== 0) return cleanupAndFail(explainSmbOutput(result.output, place));
-        if (streamError !== undefined) return cleanupAndFail(`the data stream failed (${(streamError as Error).message ?? String(streamError)})`);
+        if (firstError?.from === 'source') return cleanupAndFail(`the data stream failed (${messageOf(firstError.error)})`);
+        // Exited by itself with a failure (not killed by us): its output says why.
+        if (result.code !== 0 && result.signal === null) return cleanupAndFail(explainSmbOutput(result.output, place));
+        if (feedError !== undefined) return cleanupAndFail(`the data stream failed (${messageOf(feedError)})`);
         if (result.code !== 0) return cleanupAndFail(explainSmbOutput(result.output, place));
-        if (feedError !== undefined) return cleanupAndFail(`writing to smbclient failed (${(feedError as Error).message})`);
 
         const renamed = await run(`storing ${key}`, [`rename ${quote(temp)} ${quote(remote)} -f`]).catch(async (error: unknown) => {
           await removeQuietly(temp);
@@ -189,35 +191,56 @@ export const sambaDestination = defineDestination({
 
       async get(key) {
         const remote = remoteOf(key);
-        const smb = await runSmbclient(connection, [`get ${quote(remote)} /dev/fd/3`], { fd3: true });
-        const data = smb.child.stdio[3] as Readable;
-        const chunks = data[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        const smb = await runSmbclient(connection, [`get ${quote(remote)} -`], { stdoutIsData: true });
+        const chunks = smb.child.stdout![Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        // smbclient prints its error messages on stdout after the data, so the last HOLD_BACK
+        // bytes are released only once it exited cleanly; on failure they are the message.
+        let held = Buffer.alloc(0);
+        const hold = (chunk: Buffer): Buffer | undefined => {
+          const total = held.length + chunk.length;
+          if (total <= HOLD_BACK) {
+            held = Buffer.concat([held, chunk]);
+            return undefined;
+          }
+          const all = Buffer.concat([held, chunk], total);
+          held = Buffer.from(all.subarray(total - HOLD_BACK));
+          return all.subarray(0, total - HOLD_BACK);
+        };
         const failure = async (): Promise<DestinationError | undefined> => {
           const result = await smb.exit;
           if (result.spawnError) return fail(`reading ${key} failed: ${result.spawnError}`);
           if (result.code === 0) return undefined;
-          if (!connectionFailure(result.output) && saysNotFound(result.output)) return new ObjectNotFoundError(key, { plugin: options.id });
-          return fail(`reading ${key} failed: ${explainSmbOutput(result.output, place)}`);
+          const output = `${result.output}\n${held.toString('utf8')}`;
+          if (!connectionFailure(output) && saysNotFound(output)) return new ObjectNotFoundError(key, { plugin: options.id });
+          return fail(`reading ${key} failed: ${explainSmbOutput(output, place)}`);
         };
-        // fd 3 ends when smbclient exits: the first chunk, or the end, tells whether the file opened.
-        const first = await chunks.next();
-        if (first.done) {
+        // Read until data flows past the held-back tail, or smbclient ended (a missing file).
+        let first: Buffer | undefined;
+        let ended = false;
+        while (!first && !ended) {
+          const next = await chunks.next();
+          if (next.done) ended = true;
+          else first = hold(next.value);
+        }
+        if (ended) {
           const error = await failure();
           if (error) throw error;
-          return Readable.from([]);
+          return Readable.from(held.length > 0 ? [held] : []);
         }
         async function* rest(): AsyncGenerator<Buffer> {
           try {
-            yield first.value;
+            yield first!;
             for (;;) {
               const next = await chunks.next();
               if (next.done) break;
-              yield next.value;
+              const out = hold(next.value);
+              if (out) yield out;
             }
             const error = await failure();
             if (error) throw error;
+            if (held.length > 0) yield held;
           } finally {
-            // The reader stopped early (or an error): end smbclient.
+            // The reader stopped early, or failed: end smbclient.
             await killSmbclient(smb);
           }
         }

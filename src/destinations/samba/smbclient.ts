@@ -6,9 +6,9 @@
  * exits with the status of the last one only, so the output is read, not just the exit code.
  *
  * Facts checked against smbclient 4.17 (Debian 12): `put - NAME` reads the file from stdin
- * (streaming, no size needed); `get NAME /dev/fd/3` writes to an inherited pipe (with `get NAME -`
- * error messages would land in the data on stdout); `rename A B -f` replaces B; `recurse; ls
- * "dir/*"` lists the folder, then each subfolder under a `\path\from\share\root` heading.
+ * (streaming, no size needed); `get NAME -` writes the file to stdout, but prints its error
+ * messages there too (after the data); `rename A B -f` replaces B; `recurse; ls "dir/*"` lists
+ * the folder, then each subfolder under a `\path\from\share\root` heading.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -37,12 +37,13 @@ export interface SmbRun {
 export interface SmbRunOptions {
   /** Pipe for stdin (for `put - NAME`). */
   stdin?: boolean;
-  /** Pipe on fd 3 (for `get NAME /dev/fd/3`). */
-  fd3?: boolean;
+  /** stdout carries file data (`get NAME -`): it is left to the caller, not collected. */
+  stdoutIsData?: boolean;
 }
 
 /** A name smbclient's command parser passes through unchanged inside double quotes. */
 export function unsafeNameProblem(name: string): string | undefined {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
   if (/[\x00-\x1f"\\;*?<>|:]/.test(name)) return 'contains a character smbclient cannot pass (" \\ ; * ? < > | : or a control character)';
   if (name.startsWith('/') || name.split('/').some((part) => part === '' || part === '.' || part === '..')) return 'has an empty, "." or ".." path segment';
   return undefined;
@@ -75,13 +76,13 @@ export async function runSmbclient(c: SmbConnection, commands: readonly string[]
   const command = c.command ?? 'smbclient';
   const child = spawn(command, args, {
     env,
-    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(options.fd3 ? (['pipe'] as const) : [])],
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString('utf8');
   };
-  child.stdout?.on('data', collect);
+  if (!options.stdoutIsData) child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string; spawnError?: string }>((resolve) => {
     child.once('error', (error: NodeJS.ErrnoException) => {

@@ -14,9 +14,11 @@ import { DestinationError, ObjectNotFoundError, type BackupErrorOptions } from '
 import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../sources/ssh/connection.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { SftpOptions } from './schema.js';
-import { SftpDownload, SftpUpload } from './transfer.js';
+import { SftpDownload, SftpUpload, blockSizes } from './transfer.js';
 
 const PARTIAL_MARK = '.partial-';
+/** An idle connection is closed after this long and reopened on demand. */
+const IDLE_CLOSE_MS = 5000;
 
 // SFTP status codes (draft-ietf-secsh-filexfer-02, the version OpenSSH speaks).
 const NO_SUCH_FILE = 2;
@@ -62,6 +64,40 @@ export const sftpDestination = defineDestination({
     let connection: Promise<{ session: SshSession; sftp: SFTPWrapper }> | undefined;
     let rootChecked = false;
     const knownDirs = new Set<string>();
+
+    // Idle connections are closed after a few seconds and reopened on demand, so a long dump
+    // between two uses never finds a connection a firewall dropped meanwhile, and a caller
+    // that forgets close() does not keep the process alive.
+    let active = 0;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const disconnect = async () => {
+      const current = connection;
+      connection = undefined;
+      const open = await current?.catch(() => undefined);
+      if (open) {
+        open.sftp.end();
+        await open.session.close();
+      }
+    };
+    const begin = () => {
+      active++;
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = undefined;
+    };
+    const end = () => {
+      active--;
+      if (active > 0) return;
+      idleTimer = setTimeout(() => void disconnect(), IDLE_CLOSE_MS);
+      idleTimer.unref();
+    };
+    const busy = async <T>(work: () => Promise<T>): Promise<T> => {
+      begin();
+      try {
+        return await work();
+      } finally {
+        end();
+      }
+    };
 
     const connect = async () => {
       const session = await connectSsh(target, fail);
@@ -160,7 +196,7 @@ export const sftpDestination = defineDestination({
     }
 
     return {
-      async check() {
+      check: () => busy(async () => {
         const sftp = await sftpOf();
         await ensureRoot(sftp);
         // Proves write permission; the probe is removed at once.
@@ -173,9 +209,9 @@ export const sftpDestination = defineDestination({
         } finally {
           await call<void>((cb) => sftp.unlink(probe, cb as never)).catch(() => undefined);
         }
-      },
+      }),
 
-      async put(key, body: Readable, { signal }) {
+      put: (key: string, body: Readable, { signal }) => busy(async () => {
         const sftp = await sftpOf();
         await ensureRoot(sftp);
         const path = pathOf(key);
@@ -186,7 +222,7 @@ export const sftpDestination = defineDestination({
         try {
           if (signal.aborted) throw signal.reason ?? new Error('aborted');
           handle = await call<Buffer>((cb) => sftp.open(temp, 'wx', { mode: 0o600 }, cb));
-          const upload = new SftpUpload(sftp, handle);
+          const upload = new SftpUpload(sftp, handle, blockSizes(sftp).write);
           await pipeline(body, upload, { signal });
           if (doSync && hasExtension(sftp, 'fsync@openssh.com')) {
             const open = handle;
@@ -213,34 +249,54 @@ export const sftpDestination = defineDestination({
           if (signal.aborted) throw fail(`storing ${key} on ${where} was aborted`, { cause: error });
           throw describeSftpError(`storing ${key}`, error);
         }
-      },
+      }),
 
       async *list(prefix) {
-        const sftp = await sftpOf();
-        const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-        const start = folder ? pathOf(folder) : root;
-        for await (const object of walk(sftp, start)) {
-          if (object.key.startsWith(prefix)) yield object;
+        begin();
+        try {
+          const sftp = await sftpOf();
+          const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+          const start = folder ? pathOf(folder) : root;
+          for await (const object of walk(sftp, start)) {
+            if (object.key.startsWith(prefix)) yield object;
+          }
+        } finally {
+          end();
         }
       },
 
       async get(key) {
-        const sftp = await sftpOf();
-        const path = pathOf(key);
-        const found = await stat(sftp, path).catch((error: unknown) => {
-          throw describeSftpError(`reading ${key}`, error);
-        });
-        if (!found || !found.isFile()) throw new ObjectNotFoundError(key, { plugin: options.id });
+        begin();
+        let ended = false;
+        const finish = () => {
+          if (!ended) end();
+          ended = true;
+        };
         try {
-          const handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));
-          return new SftpDownload(sftp, handle, found.size);
+          const sftp = await sftpOf();
+          const path = pathOf(key);
+          const found = await stat(sftp, path).catch((error: unknown) => {
+            throw describeSftpError(`reading ${key}`, error);
+          });
+          if (!found || !found.isFile()) throw new ObjectNotFoundError(key, { plugin: options.id });
+          let handle: Buffer;
+          try {
+            handle = await call<Buffer>((cb) => sftp.open(path, 'r', cb));
+          } catch (error) {
+            if (codeOf(error) === NO_SUCH_FILE) throw new ObjectNotFoundError(key, { plugin: options.id });
+            throw describeSftpError(`reading ${key}`, error);
+          }
+          // The connection counts as busy until the caller has read or dropped the stream.
+          const stream = new SftpDownload(sftp, handle, found.size, blockSizes(sftp).read);
+          stream.once('close', finish);
+          return stream;
         } catch (error) {
-          if (codeOf(error) === NO_SUCH_FILE) throw new ObjectNotFoundError(key, { plugin: options.id });
-          throw describeSftpError(`reading ${key}`, error);
+          finish();
+          throw error;
         }
       },
 
-      async delete(keys) {
+      delete: (keys: string[]) => busy(async () => {
         if (keys.length === 0) return;
         const sftp = await sftpOf();
         for (const key of keys) {
@@ -262,18 +318,14 @@ export const sftpDestination = defineDestination({
             dir = posix.dirname(dir);
           }
         }
-      },
+      }),
 
       async close() {
-        const current = connection;
-        connection = undefined;
+        if (idleTimer) clearTimeout(idleTimer);
+        idleTimer = undefined;
         rootChecked = false;
         knownDirs.clear();
-        const open = await current?.catch(() => undefined);
-        if (open) {
-          open.sftp.end();
-          await open.session.close();
-        }
+        await disconnect();
       },
     };
   },

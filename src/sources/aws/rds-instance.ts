@@ -14,15 +14,12 @@ import { SourceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { formatTimestamp } from '../../pipeline/keys.js';
 import { awsClientConfig, awsSourceError, hasAwsCode, isTransientAwsError, type AwsConnection } from './client.js';
+import { TAG_HOST, TAG_JOB, TAG_SOURCE, TAG_TEMPORARY } from './tags.js';
 import { abortReason, pollUntil, sleep } from './wait.js';
 
 type RdsSdk = typeof import('@aws-sdk/client-rds');
 
 export const TEMPORARY_PREFIX = 'backup-runner-tmp-';
-export const TAG_TEMPORARY = 'backup-runner:temporary';
-export const TAG_SOURCE = 'backup-runner:source';
-export const TAG_HOST = 'backup-runner:host';
-export const TAG_JOB = 'backup-runner:job';
 
 /** After SIGINT/SIGTERM systemd allows 90 s by default before SIGKILL: keep the cleanup within that. */
 const INTERRUPTED_DELETE_SECONDS = 60;

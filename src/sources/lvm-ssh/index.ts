@@ -21,6 +21,13 @@ export function snapshotName(lvName: string, time: Date): string {
   return `${lvName}-backup-${snapshotStamp(time)}`;
 }
 
+/** An error's own text for a combined message: its message and the last stderr line, without the plugin prefix. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const tail = (error as SourceError).stderrTail?.trim().split('\n').pop();
+  return tail ? `${error.message}: ${tail}` : error.message;
+}
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -123,16 +130,24 @@ export const lvmSshSource = defineSource({
             }
             succeeded = settled === true;
           }
-          const session = await ssh.get();
-          const existing = await listVolumes(session);
-          const remove = snapshotsToRemove(lv, existing, created, succeeded, retain);
+          const snapshot = created;
+          let session: SshSession;
+          let existing: string[];
+          try {
+            session = await ssh.get();
+            existing = await listVolumes(session);
+          } catch (error) {
+            const what = succeeded ? 'old snapshots were not pruned' : `the snapshot ${vg}/${snapshot} of this failed run may be left behind: remove it by hand (lvremove -f ${vg}/${snapshot})`;
+            throw fail(`cannot list the LVM volumes after the dump, ${what}: ${reasonOf(error)}`, { cause: error });
+          }
+          const remove = snapshotsToRemove(lv, existing, snapshot, succeeded, retain);
           const failures: string[] = [];
           for (const name of remove) {
             try {
               await removeVolume(session, name);
               logger.info({ source: options.id, snapshot: `${vg}/${name}` }, 'LVM snapshot removed');
             } catch (error) {
-              failures.push(`${vg}/${name}: ${error instanceof SourceError ? error.describe() : String(error)}`);
+              failures.push(`${vg}/${name}: ${reasonOf(error)}`);
             }
           }
           if (failures.length > 0) {

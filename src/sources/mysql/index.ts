@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import { SourceError } from '../../errors.js';
 import { mysqlDumpArtifacts, mysqlDumpProblems, mysqlOptionFile, mysqlOptionFilePath, planMysqldump } from '../sql/mysql-dump.js';
-import { mysqlQuery, restoreMysqlDump, type MysqlRestoreSettings } from '../sql/mysql-restore.js';
+import { mysqlQuery, quoteMysqlString, restoreMysqlDump, type MysqlRestoreSettings } from '../sql/mysql-restore.js';
 import { SecretFiles, withSecretFile } from '../sql/secret-files.js';
 import type { KeyProblem } from '../sql/types.js';
 import { defineSource, type Artifact, type RestoreTarget, type SourceContext } from '../types.js';
@@ -46,7 +46,7 @@ export const mysqlSource = defineSource({
         const content = conn.defaults ? undefined : mysqlOptionFile(conn);
         await withSecretFile(files, 'mysql-client.cnf', content, async (temporary) => {
           const optionFile = mysqlOptionFilePath(conn, temporary);
-          const list = plan.databases.map((db) => `'${db.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`).join(', ');
+          const list = plan.databases.map(quoteMysqlString).join(', ');
           const sql = list ? `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${list});` : 'SELECT 1;';
           const found = new Set((await mysqlQuery(sql, restoreSettings(ctx), optionFile)).split('\n').map((l) => l.trim()));
           const missing = plan.databases.filter((db) => !found.has(db));

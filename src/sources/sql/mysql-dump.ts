@@ -108,7 +108,6 @@ export interface MysqlDumpPlan {
   singleTransaction: boolean;
 }
 
-const LOCKING_OPTIONS = new Set(['lock-tables', 'lock-all-tables', 'single-transaction']);
 
 /** The user's `options` split into words; throws ShellWordsError on unbalanced quotes. */
 export function mysqlUserOptions(settings: MysqlDumpSettings): string[] {
@@ -137,7 +136,13 @@ export function mysqlServerArgs(conn: MysqlConnection): string[] {
 export function planMysqldump(conn: MysqlConnection, settings: MysqlDumpSettings): MysqlDumpPlan {
   const user = mysqlUserOptions(settings);
   const allDatabases = hasOption(user, 'all-databases', '-A');
-  const choosesLocking = user.some((w) => w === '-l' || w === '-x' || LOCKING_OPTIONS.has(longOption(w)?.name ?? ''));
+  // --single-transaction in any form is the user's own choice; --lock-tables/--lock-all-tables
+  // choose locking instead (but --skip-lock-tables, often paired with it, does not).
+  const choosesLocking = user.some((w) => {
+    const option = longOption(w);
+    if (w === '-l' || w === '-x' || option?.name === 'single-transaction') return true;
+    return (option?.name === 'lock-tables' || option?.name === 'lock-all-tables') && !option.negated;
+  });
   const singleTransaction = !choosesLocking;
   const databases = allDatabases ? [] : (settings.dbname ?? []);
   const args = mysqlServerArgs(conn);
@@ -221,7 +226,10 @@ export async function* mysqlDumpArtifacts(source: MysqlDumpSource, ctx: SourceCo
   const temporary = source.defaults ? undefined : await files.write('mysql-client.cnf', mysqlOptionFile(source));
   try {
     const args = mysqldumpArgv(mysqlOptionFilePath(source, temporary), source, source);
-    const dumper = spawnProgram(mysqlDumpCommand(source.dump_command), args, { plugin: source.id, signal: ctx.signal });
+    const command = mysqlDumpCommand(source.dump_command);
+    // The argv holds no secret (credentials are in the option file).
+    ctx.logger.debug({ source: source.id, command, args }, 'starting the MySQL dump');
+    const dumper = spawnProgram(command, args, { plugin: source.id, signal: ctx.signal });
     const done = dumper.done
       .catch((error: unknown) => {
         throw explainMysqlFailure(error, source, source.id);

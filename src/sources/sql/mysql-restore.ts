@@ -21,7 +21,7 @@ export function quoteMysqlIdentifier(name: string): string {
 }
 
 /** A string literal that means the same with or without NO_BACKSLASH_ESCAPES (names with \ are refused earlier). */
-function quoteMysqlString(value: string): string {
+export function quoteMysqlString(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
 

@@ -231,6 +231,8 @@ export async function listPgDatabases(conn: PgConnection, run: PgRun): Promise<s
 }
 
 function dumpArtifact(name: string, command: string, args: string[], conn: PgConnection, plugin: string, env: NodeJS.ProcessEnv, ctx: SourceContext): Artifact {
+  // The argv holds no secret (the password is in the pgpass file).
+  ctx.logger.debug({ source: plugin, artifact: name, command, args }, 'starting the PostgreSQL dump');
   const dumper = spawnProgram(command, args, { plugin, env, signal: ctx.signal });
   const done = dumper.done.catch((error: unknown) => {
     throw explainPgFailure(error, conn, plugin);

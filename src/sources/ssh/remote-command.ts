@@ -12,7 +12,8 @@ import type { SshSession } from './connection.js';
 
 /** Quotes one word for a POSIX shell: the remote side always runs commands through one. */
 export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  // Left bare only when no shell (zsh included: a leading "=" expands there) could change it.
+  if (/^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/.test(word)) return word;
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
