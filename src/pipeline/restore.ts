@@ -98,7 +98,25 @@ export async function restore(job: Job, options: RestoreOptions, logger: Logger)
   const decryption = await decryptionFor(source, options);
 
   const problems: string[] = [];
-  for (const d of await openDestinations(job, logger, options.destination)) {
+  const opened = await openDestinations(job, logger, options.destination);
+  try {
+    return await restoreFromFirst(job, source, opened, options, decryption, problems, logger);
+  } finally {
+    // Connections (SSH, SMB) would otherwise keep the process alive.
+    for (const d of opened) await d.destination.close?.().catch(() => undefined);
+  }
+}
+
+async function restoreFromFirst(
+  job: Job,
+  source: LoadedSource,
+  opened: OpenedDestination[],
+  options: RestoreOptions,
+  decryption: Decryption,
+  problems: string[],
+  logger: Logger,
+): Promise<{ run: string; destination: string; files: string[] }> {
+  for (const d of opened) {
     try {
       const run = await pickRun(d, source.options.id, options.run);
       if (!run) {

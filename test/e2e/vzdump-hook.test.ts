@@ -203,7 +203,7 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
     expect((JSON.parse(history[0]!) as { sources: { id: string }[] }).sources.map((s) => s.id)).toEqual(['vzdump-101', 'vzdump-102']);
 
     for (const out of outputs) expect(out).not.toContain(PASSPHRASE);
-  });
+  }, 240_000);
 
   it('applies retention per guest, reports a failed guest at job-end (exit 1) and stays quiet at the job-abort that follows', async () => {
     receiver.clear();
@@ -258,7 +258,7 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
     ]);
     expect(run.run.sources[1]!.error).toContain('vzdump-qemu-103-missing.vma.zst');
     expect(run.run.sources[2]!.error).toContain('backup-abort');
-  });
+  }, 240_000);
 
   it('backup status lists every guest of the vzdump source, with its last result', async () => {
     const result = await runCli(['status', job, '--json']);
@@ -295,5 +295,5 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
     const end = await hook(missing, ['backup-end', 'stop', '101'], env);
     expect(end.code).toBe(1);
     expect(end.output).toContain('no-such-job.json');
-  });
+  }, 240_000);
 });
