@@ -195,6 +195,13 @@ function loadItems<Loaded extends { path: string; plugin: unknown; options: unkn
     const result = schema.safeParse(item);
     if (!result.success) {
       problems.push(...zodProblems(result.error, [kind, index], (p) => keysAt(schema, p)));
+      // Unknown keys aside, the cross-key checks still run, so every problem is named at once.
+      const lenient = z.object(schema.shape).safeParse(item);
+      if (lenient.success) {
+        for (const problem of plugin.problems?.(lenient.data) ?? []) {
+          problems.push({ path: problem.key ? `${path}.${problem.key}` : path, message: problem.message });
+        }
+      }
       return;
     }
     for (const problem of plugin.problems?.(result.data) ?? []) {

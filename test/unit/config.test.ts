@@ -58,7 +58,7 @@ describe('the original tool job files', () => {
 
   it('fails the Complete Example, whose mysql source has no dbhost, naming the missing key', () => {
     const problems = problemsOf(COMPLETE_EXAMPLE);
-    expect(problems).toContain('sources[2].dbhost: required');
+    expect(problems.some((p) => p.startsWith('sources[2].dbhost: required'))).toBe(true);
   });
 });
 
