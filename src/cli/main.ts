@@ -57,6 +57,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--destination <id>', 'restore from this destination (default: the first that has the run)')
     .option('--to <dir>', 'folder to write the restored files to, or - for stdout')
     .option('--extract', 'unpack tar archives into the --to folder')
+    .option('--artifact <name>', 'only this dump of the run (e.g. shop.sql when a source dumps several databases)')
     .option('--to-database <name>', 'load a database dump into this database (refuses a non-empty one)')
     .option('--force', 'with --to-database: load into a database that is not empty')
     .option('--identity <file>', 'armored private key for recipient-encrypted backups (default: the gpg keyring); its passphrase from BACKUP_IDENTITY_PASSPHRASE')

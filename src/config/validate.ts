@@ -43,6 +43,10 @@ export function zodProblems(error: z.ZodError, basePath: (string | number)[], kn
       problems.push({ path: pathLabel(path), message: 'required' });
       continue;
     }
+    if (issue.code === 'invalid_union' && issue.errors.length > 0 && issue.errors.every((branch) => branch.some((i) => i.code === 'invalid_type' && /received undefined/.test(i.message)))) {
+      problems.push({ path: pathLabel(path), message: 'required' });
+      continue;
+    }
     if (issue.code === 'invalid_union') {
       problems.push({ path: pathLabel(path), message: `invalid value (${issue.message})` });
       continue;

@@ -93,9 +93,14 @@ export async function readBack(destination: Destination, key: string, file: stri
   }
   const output = new PassThrough();
   const plain = decompressStream(decrypted, compressionFromFileName(file), plugin);
-  const copying = pipeline(plain.stream, output);
+  // The output ends only after every check passed: a consumer that commits at end of input
+  // (psql, tar) must never see a clean end of an altered or truncated file.
+  const copying = pipeline(plain.stream, output, { end: false });
   decrypted.once('error', (e) => output.destroy(e));
   const done = Promise.all([downloadDone, decryptDone, plain.done, copying]).then(() => undefined);
-  done.catch((e: Error) => output.destroy(e));
+  done.then(
+    () => output.end(),
+    (e: Error) => output.destroy(e),
+  );
   return { stream: output, done };
 }

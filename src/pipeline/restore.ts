@@ -77,6 +77,8 @@ export interface RestoreOptions {
   extract?: boolean;
   toDatabase?: string;
   force?: boolean;
+  /** Restore only this dump of the run (`shop.sql` or `db.shop.sql`), e.g. one database of several. */
+  artifact?: string;
   /** Armored private key file for recipient-encrypted backups; else the system gpg is used. */
   identity?: string;
   identityPassphrase?: string;
@@ -124,7 +126,7 @@ async function restoreFromFirst(
         continue;
       }
       if (run.state === 'incomplete') logger.warn(`run ${run.runKey} is incomplete (some artifact failed); restoring what it has`);
-      const { files } = await runFiles(d, source.options.id, run);
+      const files = selectArtifacts((await runFiles(d, source.options.id, run)).files, source.options.id, options);
       logger.info(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${files.map((f) => f.file).join(', ')}`);
       const written: string[] = [];
       for (const f of files) {
@@ -152,6 +154,21 @@ async function restoreFromFirst(
     }
   }
   throw new UsageError(`nothing restored: ${problems.join('; ')}`);
+}
+
+/** `--artifact` picks one dump; loading into a database needs exactly one. */
+function selectArtifacts(files: RunFile[], sourceId: string, options: RestoreOptions): RunFile[] {
+  const names = files.map((f) => plainFileName(f.file));
+  if (options.artifact) {
+    const wanted = [options.artifact, `${sourceId}.${options.artifact}`];
+    const picked = files.filter((f) => wanted.includes(plainFileName(f.file)) || wanted.includes(f.file));
+    if (picked.length === 0) throw new UsageError(`no dump "${options.artifact}" in this run (has: ${names.join(', ')})`);
+    return picked;
+  }
+  if (options.toDatabase !== undefined && files.length > 1) {
+    throw new UsageError(`this run holds ${files.length} dumps (${names.join(', ')}); choose the one to load with --artifact`);
+  }
+  return files;
 }
 
 async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, name: string): Promise<string> {

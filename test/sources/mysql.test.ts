@@ -129,10 +129,8 @@ describe('mysql options and argv', () => {
     expect(loaded.sources[1]!.options).toMatchObject({ dbname: ['a', 'b'], noevents: true, dbpass: 'x' });
   });
 
-  // The Complete Example's mysql entry (no dbhost, and a folder's "path" key). The loader runs
-  // problems() only when the schema parse succeeded, so today only "path" is named; this turns
-  // green (and .fails must go) once the loader also runs problems() after unknown-key failures.
-  it.fails("names sources[N].dbhost for the original README's Complete Example entry", () => {
+  // The Complete Example's mysql entry (no dbhost, and a folder's "path" key): both are named.
+  it("names sources[N].dbhost for the original README's Complete Example entry", () => {
     expect(problemPaths({ id: 'db', type: 'mysql', name: 'Live server database', path: '/data', passphrase: 'youllneverguesswhat' })).toEqual(
       expect.arrayContaining([expect.stringMatching(/^sources\[1\]\.path: unknown key/), expect.stringMatching(/^sources\[1\]\.dbhost: required/)]),
     );

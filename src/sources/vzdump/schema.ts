@@ -4,9 +4,8 @@ export const VZDUMP_SOURCE_TYPE = 'vzdump';
 
 export const VzdumpOptions = z.object({
   vmids: z
-    .array(z.union([z.number().int().min(1), z.string().regex(/^\d+$/, 'a guest id (digits)')]))
+    .array(z.coerce.number().int('a guest id (VMID)').min(1, 'a guest id (VMID)'))
     .min(1)
-    .transform((ids) => ids.map((id) => Number(id)))
     .optional()
     .describe('Only these guest ids (VMIDs) are stored; the hook ignores the others. Default: every guest the vzdump job backs up.'),
 });
