@@ -35,6 +35,10 @@ function hook(job: string, args: readonly string[], env: Record<string, string>)
   });
 }
 
+const codes = (results: readonly HookResult[]) => results.map((r) => r.code);
+/** The output of every invocation, for the failure message. */
+const said = (results: readonly HookResult[]) => results.map((r, i) => `#${i} exit ${r.code}:\n${r.output}`).join('\n');
+
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
@@ -139,13 +143,13 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
     expect((await jobPhase('job-start', jobEnv)).code).toBe(0);
 
     const first = await backupGuest(web, jobEnv);
-    expect(first.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(codes(first), said(first)).toEqual([0, 0, 0, 0, 0, 0]);
 
     const storedAt: Record<string, string[]> = {};
     const second = await backupGuest(ct, jobEnv, async (phase) => {
       storedAt[phase] = (await filesUnder(store)).filter((f) => f.startsWith('vzdump-102/'));
     });
-    expect(second.map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(codes(second), said(second)).toEqual([0, 0, 0, 0, 0, 0]);
     // The container is still stopped at backup-end: its upload waits until vzdump restarted it.
     expect(storedAt['backup-end']).toEqual([]);
     expect(storedAt['post-restart']).toEqual([]);
@@ -216,16 +220,19 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
     const ignored = await makeGuest('105', 'qemu', 'test', '2026_03_15-02_01_30');
 
     expect((await jobPhase('job-start', jobEnv)).code).toBe(0);
-    expect((await backupGuest(web, jobEnv)).map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    const webRun = await backupGuest(web, jobEnv);
+    expect(codes(webRun), said(webRun)).toEqual([0, 0, 0, 0, 0, 0]);
     // backup-end fails for a missing archive: vzdump marks the guest failed; restart phases never fail.
-    expect((await backupGuest(broken, jobEnv)).map((r) => r.code)).toEqual([0, 0, 1, 0, 0, 0]);
+    const brokenRun = await backupGuest(broken, jobEnv);
+    expect(codes(brokenRun), said(brokenRun)).toEqual([0, 0, 1, 0, 0, 0]);
     // vzdump itself failed guest 104: backup-start, pre-stop, then backup-abort and log-end.
     const vars104 = { ...jobEnv, VMTYPE: 'lxc', HOSTNAME: 'mail', TARGET: aborted.archive, LOGFILE: aborted.log };
     for (const phase of ['backup-start', 'pre-stop', 'backup-abort', 'pre-restart', 'post-restart', 'log-end']) {
       expect((await hook(job, [phase, 'stop', '104'], vars104)).code).toBe(0);
     }
     // 105 is not in the source's vmids: ignored.
-    expect((await backupGuest(ignored, jobEnv)).map((r) => r.code)).toEqual([0, 0, 0, 0, 0, 0]);
+    const ignoredRun = await backupGuest(ignored, jobEnv);
+    expect(codes(ignoredRun), said(ignoredRun)).toEqual([0, 0, 0, 0, 0, 0]);
 
     const endResult = await jobPhase('job-end', jobEnv);
     expect(endResult.code).toBe(1);
@@ -271,6 +278,28 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
       ['vzdump-104', 'FAILED', 1],
     ]);
     expect(status.sources[0]!.name).toBe('web (qemu 101)');
+  });
+
+  it('works through the README\'s wrapper script, which keeps the harmless phases at 0 even if node cannot start', async () => {
+    const readme = await readFile(new URL('../../src/vzdump/README.md', import.meta.url), 'utf8');
+    const script = /```sh\n(#!\/bin\/sh\n[\s\S]*?)```/.exec(readme)![1]!;
+    const wrapper = (node: string, jobFile: string) =>
+      script.replace('/usr/bin/node', node).replace('/usr/local/lib/node_modules/backup-runner/bin/backup.js', BIN).replace('/etc/backup-runner/pve.json', jobFile);
+    const good = join(tmp.path, 'vzdump-backup-runner');
+    const broken = join(tmp.path, 'vzdump-backup-runner-broken');
+    await writeFile(good, wrapper(process.execPath, job), { mode: 0o755 });
+    await writeFile(broken, wrapper('/nonexistent/node', job), { mode: 0o755 });
+    const call = (file: string, args: string[]) =>
+      new Promise<number | null>((resolve, reject) => {
+        const child = spawn(file, args, { env: { STOREID: 'backup-nfs', DUMPDIR: dumpdir, VMTYPE: 'qemu', HOSTNAME: 'web' }, stdio: 'ignore' });
+        child.on('error', reject);
+        child.on('close', resolve);
+      });
+    expect(await call(good, ['job-start'])).toBe(0);
+    expect(await call(broken, ['job-start'])).toBe(0);
+    expect(await call(broken, ['pre-restart', 'stop', '101'])).toBe(0);
+    expect(await call(broken, ['post-restart', 'stop', '101'])).toBe(0);
+    expect(await call(broken, ['backup-end', 'stop', '101'])).not.toBe(0);
   });
 
   it('never fails the phases that could harm a guest or abort the job, even with an unreadable job file', async () => {
