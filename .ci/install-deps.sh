@@ -3,7 +3,7 @@
 # installed here; each test starts its own instance on a free loopback port and stops it.
 set -euo pipefail
 packages=(
-  tar gzip zstd gnupg rsync diffutils openssl passwd util-linux
+  tar gzip zstd gnupg rsync diffutils openssl passwd util-linux systemd
   openssh-server openssh-client
   samba smbclient
   prometheus-pushgateway prometheus

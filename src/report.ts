@@ -16,6 +16,8 @@ export interface ArtifactReport {
   storedBytes: number;
   /** sha256 of the stored bytes, hex. */
   sha256: string;
+  /** Dump and upload run at once (streaming): seconds from the dump's start to the last byte stored. */
+  seconds?: number;
 }
 
 export interface RetentionReport {

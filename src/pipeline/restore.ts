@@ -17,6 +17,7 @@ import { readManifest, type Manifest } from './manifest.js';
 import { readBack, plainFileName, type Decryption } from './read-back.js';
 import { listRuns, isWhole, type StoredRun } from './retention.js';
 import { spawnProgram } from './process.js';
+import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
 import { readPrivateKeys } from './encrypt.js';
@@ -39,9 +40,17 @@ export async function openDestinations(job: Job, logger: Logger, only?: string):
 }
 
 export function findSource(job: Job, id: string): LoadedSource {
-  const source = job.sources.find((s) => s.options.id === id);
+  const source = job.sources.find((s) => s.options.id === id) ?? vzdumpGuestSource(job, id);
   if (!source) throw new UsageError(`no source "${id}" in the job (have: ${job.sources.map((s) => s.options.id).join(', ')})`);
   return source;
+}
+
+/** `vzdump-101`: the runs the vzdump hook stored for guest 101, under the vzdump source that takes it. */
+function vzdumpGuestSource(job: Job, id: string): LoadedSource | undefined {
+  const vmid = guestVmid(id);
+  if (vmid === undefined) return undefined;
+  const source = job.sources.find((s) => s.plugin.type === VZDUMP_SOURCE_TYPE && takesGuest(s.options as VzdumpOptions, vmid));
+  return source && { ...source, options: { ...source.options, id } };
 }
 
 export interface RunFile {

@@ -199,6 +199,8 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
   } catch (error) {
     report.error = describeError(error);
     log.error(`source ${o.id} failed: ${report.error}`);
+    // Destinations that received nothing did not succeed: they were never reached.
+    for (const r of report.destinations) if (r.status === 'success' && r.keys.length === 0) r.status = 'skipped';
   } finally {
     if (source?.cleanup && tmpdir) {
       await source.cleanup(sourceCtx(tmpdir)).catch((error: unknown) => {
@@ -282,7 +284,7 @@ async function storeSource(source: Source, ctx: SourceContext, destinations: Rea
       artifactFailure = stored.error;
       break;
     }
-    report.artifacts.push({ name: stored.name, file: stored.file, rawBytes: stored.rawBytes, storedBytes: stored.bytes, sha256: stored.sha256 });
+    report.artifacts.push({ name: stored.name, file: stored.file, rawBytes: stored.rawBytes, storedBytes: stored.bytes, sha256: stored.sha256, seconds: stored.dumpSeconds });
     files.push({ file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes });
     for (const branch of stored.branches) {
       const r = report.destinations.find((x) => x.id === branch.id)!;
