@@ -6,12 +6,17 @@ import { Command, CommanderError, Option } from 'commander';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import { redact } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
-import { commandRun } from './run.js';
-import { commandValidate, commandSchema } from './validate.js';
-import { commandList, commandRestore, commandVerify } from './restore.js';
-import { commandQuickstart } from './quickstart.js';
-import { registerStatusCommands } from './status.js';
-import { registerVzdumpCommand } from './vzdump.js';
+// Command modules load when their command runs: `backup --help` stays fast.
+const commandRun: typeof import('./run.js').commandRun = async (...a) => (await import('./run.js')).commandRun(...a);
+const commandValidate: typeof import('./validate.js').commandValidate = async (...a) => (await import('./validate.js')).commandValidate(...a);
+const commandSchema = async () => (await import('./validate.js')).commandSchema();
+const commandList: typeof import('./restore.js').commandList = async (...a) => (await import('./restore.js')).commandList(...a);
+const commandRestore: typeof import('./restore.js').commandRestore = async (...a) => (await import('./restore.js')).commandRestore(...a);
+const commandVerify: typeof import('./restore.js').commandVerify = async (...a) => (await import('./restore.js')).commandVerify(...a);
+const commandQuickstart: typeof import('./quickstart.js').commandQuickstart = async (...a) => (await import('./quickstart.js')).commandQuickstart(...a);
+const commandStatus: typeof import('./status.js').commandStatus = async (...a) => (await import('./status.js')).commandStatus(...a);
+const commandHistory: typeof import('./status.js').commandHistory = async (...a) => (await import('./status.js')).commandHistory(...a);
+const commandVzdumpHook: typeof import('./vzdump.js').commandVzdumpHook = async (...a) => (await import('./vzdump.js')).commandVzdumpHook(...a);
 import type { GlobalOptions } from './context.js';
 
 const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'restore', 'verify', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
@@ -43,7 +48,7 @@ function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('schema')
     .description('print the JSON Schema of job files (for editors)')
-    .action(() => setCode(commandSchema()));
+    .action(async () => setCode(await commandSchema()));
 
   addLogOptions(program.command('list').argument('<job>').description('list the runs stored on each destination'))
     .option('--source <id>', 'only this source')
@@ -73,8 +78,33 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--workdir <dir>', 'where the demo stores and restores', 'backup-quickstart')
     .action(async (opts: GlobalOptions & { workdir: string }) => setCode(await commandQuickstart(opts)));
 
-  registerStatusCommands(program, setCode);
-  registerVzdumpCommand(program, setCode);
+  addLogOptions(
+    program
+      .command('status')
+      .argument('<job>', 'job file')
+      .description('per source: last run, last success, success rate, average duration, size trend; exit 1 when a source is OVERDUE (max_age)'),
+  )
+    .option('--json', 'machine-readable output')
+    .option('--notify', "send an OVERDUE failure to the job's alerting notification channels")
+    .action(async (job: string, opts) => setCode(await commandStatus(job, opts)));
+
+  addLogOptions(program.command('history').argument('<job>', 'job file').description('the recorded runs of the job, one line per source run'))
+    .option('--source <id>', 'only this source')
+    .option('--json', 'JSON array of records')
+    .option('--csv', 'CSV (RFC 4180) with a header line')
+    .action(async (job: string, opts) => setCode(await commandHistory(job, opts)));
+
+  program
+    .command('vzdump-hook')
+    .description('Proxmox VE vzdump hook: encrypt and store each guest archive and its log, notify at job-end (see src/vzdump/README.md)')
+    .argument('<job>', 'job file with a source of type "vzdump"')
+    .argument('<phase>', 'vzdump phase: job-init, job-start, backup-start, pre-stop, pre-restart, post-restart, backup-end, backup-abort, log-end, job-end, job-abort')
+    .argument('[mode]', 'guest phases: the backup mode (stop, suspend, snapshot)')
+    .argument('[vmid]', 'guest phases: the guest id')
+    .option('-d, --debug', 'log everything (debug level)')
+    .action(async (job: string, phase: string, mode: string | undefined, vmid: string | undefined, opts: { debug?: boolean }) =>
+      setCode(await commandVzdumpHook(job, phase, mode, vmid, opts)),
+    );
   return program;
 }
 

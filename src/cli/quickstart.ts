@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { loadJobText } from '../config/load.js';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import { runJob } from '../pipeline/run.js';
@@ -47,6 +46,7 @@ export async function commandQuickstart(options: GlobalOptions & { workdir: stri
     const restored = resolve(workdir, 'restored');
     await rm(restored, { recursive: true, force: true });
     await restore(job, { source: 'examples', run: 'latest', to: restored, extract: true }, logger);
+    const { execa } = await import('execa');
     const diff = await execa('diff', ['-r', EXAMPLES_DIR, resolve(restored, 'examples')], { reject: false });
     if (diff.exitCode !== 0) {
       process.stderr.write(`restored tree differs from the original:\n${diff.stdout}\n`);

@@ -3,7 +3,6 @@
  * `backup history JOB` (the recorded runs as a table, JSON or CSV).
  */
 import { randomUUID } from 'node:crypto';
-import type { Command } from 'commander';
 import type { Job } from '../config/job.js';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -138,27 +137,4 @@ export async function commandHistory(path: string, options: HistoryCommandOption
     }
     return ExitCode.ok;
   });
-}
-
-function logOptions(command: Command): Command {
-  return command.option('-v, --verbose', 'log progress (info level)').option('-d, --debug', 'log everything (debug level)');
-}
-
-/** Adds `status` and `history` to the program; `setCode` receives the exit code. */
-export function registerStatusCommands(program: Command, setCode: (code: number) => void): void {
-  logOptions(
-    program
-      .command('status')
-      .argument('<job>', 'job file')
-      .description('per source: last run, last success, success rate, average duration, size trend; exit 1 when a source is OVERDUE (max_age)'),
-  )
-    .option('--json', 'machine-readable output')
-    .option('--notify', "send an OVERDUE failure to the job's alerting notification channels")
-    .action(async (job: string, opts: StatusCommandOptions) => setCode(await commandStatus(job, opts)));
-
-  logOptions(program.command('history').argument('<job>', 'job file').description('the recorded runs of the job, one line per source run'))
-    .option('--source <id>', 'only this source')
-    .option('--json', 'JSON array of records')
-    .option('--csv', 'CSV (RFC 4180) with a header line')
-    .action(async (job: string, opts: HistoryCommandOptions) => setCode(await commandHistory(job, opts)));
 }

@@ -3,7 +3,6 @@
  * every phase of a backup job. See src/vzdump/hook.ts for what each phase does and returns.
  */
 import { userInfo } from 'node:os';
-import type { Command } from 'commander';
 import { createLogger } from '../log.js';
 import { VzdumpHook, vzdumpEnv } from '../vzdump/hook.js';
 import { abortOnSignals, loadJob } from './context.js';
@@ -38,16 +37,3 @@ export async function commandVzdumpHook(jobPath: string, phase: string, mode: st
 }
 
 /** Adds `vzdump-hook` to the program; `setCode` receives the exit status vzdump reads. */
-export function registerVzdumpCommand(program: Command, setCode: (code: number) => void): void {
-  program
-    .command('vzdump-hook')
-    .description('Proxmox VE vzdump hook: encrypt and store each guest archive and its log, notify at job-end (see src/vzdump/README.md)')
-    .argument('<job>', 'job file with a source of type "vzdump"')
-    .argument('<phase>', 'vzdump phase: job-init, job-start, backup-start, pre-stop, pre-restart, post-restart, backup-end, backup-abort, log-end, job-end, job-abort')
-    .argument('[mode]', 'guest phases: the backup mode (stop, suspend, snapshot)')
-    .argument('[vmid]', 'guest phases: the guest id')
-    .option('-d, --debug', 'log everything (debug level)')
-    .action(async (job: string, phase: string, mode: string | undefined, vmid: string | undefined, opts: { debug?: boolean }) =>
-      setCode(await commandVzdumpHook(job, phase, mode, vmid, opts)),
-    );
-}

@@ -6,25 +6,26 @@
 import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { execa } from 'execa';
-import * as openpgp from 'openpgp';
+import type * as OpenPGP from 'openpgp';
 import { ConfigError, PipelineError } from '../errors.js';
 import { notFoundMessage } from './process.js';
 
 export type Encryption =
   | { kind: 'passphrase'; passphrase: string }
-  | { kind: 'recipients'; keys: openpgp.PublicKey[]; fingerprints: string[] }
+  | { kind: 'recipients'; keys: OpenPGP.PublicKey[]; fingerprints: string[] }
   | { kind: 'none' };
 
 export const ENCRYPTION_SUFFIX = '.gpg';
 
 const SEIPD_V2_FEATURE = 0x08;
 
-const ENCRYPT_CONFIG: Partial<openpgp.Config> = {
-  aeadProtect: false,
-  preferredSymmetricAlgorithm: openpgp.enums.symmetric.aes256,
-  preferredCompressionAlgorithm: openpgp.enums.compression.uncompressed,
-};
+/** openpgp.js and execa load on first use: `backup --help` and validation start faster without them. */
+const loadOpenpgp = () => import('openpgp');
+
+async function encryptConfig(): Promise<Partial<OpenPGP.Config>> {
+  const { enums } = await loadOpenpgp();
+  return { aeadProtect: false, preferredSymmetricAlgorithm: enums.symmetric.aes256, preferredCompressionAlgorithm: enums.compression.uncompressed };
+}
 
 export function describeEncryption(encryption: Encryption): string {
   if (encryption.kind === 'none') return 'none';
@@ -44,6 +45,7 @@ async function readKeyText(spec: string, path: string): Promise<string | Uint8Ar
   }
   // The original took key ids from the gpg keyring: export the key from there.
   try {
+    const { execa } = await import('execa');
     const { stdout } = await execa('gpg', ['--batch', '--export', '--armor', spec], { timeout: 30_000 });
     if (!stdout.includes('-----BEGIN PGP PUBLIC KEY BLOCK-----')) {
       throw new ConfigError([
@@ -63,10 +65,10 @@ async function readKeyText(spec: string, path: string): Promise<string | Uint8Ar
  * recipient key advertises the feature, whatever `aeadProtect` says. Clearing the feature bit
  * on the in-memory copy of the key makes it choose SEIPD v1; the key file is not changed.
  */
-function forceSeipdV1(key: openpgp.PublicKey): boolean {
+export function forceSeipdV1(key: OpenPGP.PublicKey): boolean {
   let changed = false;
   // `directSignatures` exists at runtime but is not in openpgp's type declarations.
-  const direct = (key as unknown as { directSignatures?: openpgp.SignaturePacket[] }).directSignatures ?? [];
+  const direct = (key as unknown as { directSignatures?: OpenPGP.SignaturePacket[] }).directSignatures ?? [];
   const signatures = [...key.users.flatMap((u) => u.selfCertifications), ...direct];
   for (const sig of signatures) {
     const features = sig.features as number[] | null | undefined;
@@ -79,11 +81,12 @@ function forceSeipdV1(key: openpgp.PublicKey): boolean {
 }
 
 export async function loadRecipients(specs: readonly string[], path: string, warn: (message: string) => void): Promise<Encryption> {
-  const keys: openpgp.PublicKey[] = [];
+  const keys: OpenPGP.PublicKey[] = [];
   for (const [i, spec] of specs.entries()) {
     const where = `${path}.recipients[${i}]`;
     const material = await readKeyText(spec, where);
-    let parsed: openpgp.Key[];
+    let parsed: OpenPGP.Key[];
+    const openpgp = await loadOpenpgp();
     try {
       parsed =
         typeof material === 'string'
@@ -114,19 +117,21 @@ export async function loadRecipients(specs: readonly string[], path: string, war
 /** Encrypts a stream; the output is a binary OpenPGP message. Errors of the input propagate. */
 export async function encryptStream(input: Readable, encryption: Encryption): Promise<Readable> {
   if (encryption.kind === 'none') return input;
+  const openpgp = await loadOpenpgp();
   const message = await openpgp.createMessage({ binary: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>, format: 'binary' });
   const encrypted = await openpgp.encrypt({
     message,
     format: 'binary',
-    config: ENCRYPT_CONFIG,
+    config: await encryptConfig(),
     ...(encryption.kind === 'passphrase' ? { passwords: [encryption.passphrase] } : { encryptionKeys: encryption.keys }),
   });
   return Readable.fromWeb(encrypted as unknown as WebReadableStream<Uint8Array>);
 }
 
-export type DecryptionKey = { passphrase?: string; privateKeys?: openpgp.PrivateKey[] };
+export type DecryptionKey = { passphrase?: string; privateKeys?: OpenPGP.PrivateKey[] };
 
-export async function readPrivateKeys(armored: string, passphrase?: string): Promise<openpgp.PrivateKey[]> {
+export async function readPrivateKeys(armored: string, passphrase?: string): Promise<OpenPGP.PrivateKey[]> {
+  const openpgp = await loadOpenpgp();
   const keys = await openpgp.readPrivateKeys({ armoredKeys: armored });
   return Promise.all(keys.map((k) => (k.isDecrypted() || !passphrase ? k : openpgp.decryptKey({ privateKey: k, passphrase }))));
 }
@@ -137,6 +142,7 @@ export async function readPrivateKeys(armored: string, passphrase?: string): Pro
  * only when the returned stream ended without error.
  */
 export async function decryptStream(input: Readable, key: DecryptionKey, plugin: string): Promise<Readable> {
+  const openpgp = await loadOpenpgp();
   try {
     const message = await openpgp.readMessage({ binaryMessage: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array> });
     const { data } = await openpgp.decrypt({

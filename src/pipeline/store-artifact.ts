@@ -9,7 +9,8 @@ import type { Destination } from '../destinations/types.js';
 import { PipelineError, describeError } from '../errors.js';
 import type { Artifact } from '../sources/types.js';
 import { COMPRESSION_SUFFIX, compressStream } from './compress.js';
-import { ENCRYPTION_SUFFIX, encryptStream, type Encryption } from './encrypt.js';
+import { ENCRYPTION_SUFFIX, type Encryption } from './encrypt.js';
+import { encryptOffThread } from './encrypt-thread.js';
 import { fanOut, type BranchResult } from './fanout.js';
 import { coalesce, pipeThrough, throttle } from './streams.js';
 
@@ -79,7 +80,7 @@ export async function storeArtifact(
   try {
     const chunked = compressed.stream.pipe(coalesce(ENCRYPT_CHUNK_BYTES));
     compressed.stream.once('error', (e) => chunked.destroy(e));
-    encrypted = await encryptStream(chunked, settings.encryption);
+    encrypted = await encryptOffThread(chunked, settings.encryption, settings.sourceId);
   } catch (error) {
     stage.abort(error);
     await producers.catch(() => undefined);

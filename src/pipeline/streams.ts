@@ -1,5 +1,4 @@
 /** Stream plumbing shared by the pipeline. */
-import { once } from 'node:events';
 import { Transform, type Readable, type Writable } from 'node:stream';
 
 /**
@@ -7,6 +6,19 @@ import { Transform, type Readable, type Writable } from 'node:stream';
  * if the program stops reading early: GNU tar stops at the end-of-archive blocks, but the
  * OpenPGP integrity check and the sha256 happen only at the end of the stream.
  */
+/** Waits until `sink` has room again or is gone, leaving no listener behind. */
+function drainOrClose(sink: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      resolve();
+    };
+    sink.on('drain', done);
+    sink.on('close', done);
+  });
+}
+
 /** Returns the bytes read from `source`. */
 export async function feedAndDrain(source: Readable, sink: Writable): Promise<number> {
   let sinkGone = false;
@@ -19,9 +31,7 @@ export async function feedAndDrain(source: Readable, sink: Writable): Promise<nu
   for await (const chunk of source) {
     bytes += (chunk as Buffer).length;
     if (sinkGone) continue;
-    if (!sink.write(chunk)) {
-      await Promise.race([once(sink, 'drain'), once(sink, 'close')]).catch(() => undefined);
-    }
+    if (!sink.write(chunk)) await drainOrClose(sink);
   }
   if (!sinkGone) sink.end();
   return bytes;
