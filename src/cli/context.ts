@@ -2,7 +2,8 @@
 import { userInfo } from 'node:os';
 import type { Job } from '../config/job.js';
 import { loadJobFile } from '../config/load.js';
-import { UsageError } from '../errors.js';
+import { UsageError, describeError, exitCodeFor } from '../errors.js';
+import { redact } from '../secrets.js';
 import { createLogger, type Logger, type LogFormat } from '../log.js';
 
 export interface GlobalOptions {
@@ -70,4 +71,19 @@ export function abortOnSignals(logger: Logger): { signal: AbortSignal; dispose: 
       process.off('SIGHUP', handler);
     },
   };
+}
+
+/**
+ * Runs a command that works on a loaded job (list, restore, verify, status, history): builds
+ * the logger, loads the job, prints a failure as one redacted line and maps it to an exit code.
+ */
+export async function withJob(path: string, options: GlobalOptions, body: (job: Job, logger: Logger) => Promise<number>): Promise<number> {
+  process.umask(0o077);
+  const { logger } = makeLogger(options);
+  try {
+    return await body(loadJob(path, logger), logger);
+  } catch (error) {
+    process.stderr.write(`backup: ${redact(describeError(error))}\n`);
+    return exitCodeFor(error);
+  }
 }

@@ -1,23 +1,11 @@
 /** `backup list`, `backup restore`, `backup verify`. */
-import type { Job } from '../config/job.js';
-import { ExitCode, describeError, exitCodeFor } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { formatBytes } from '../notifications/message.js';
 import { listRuns } from '../pipeline/retention.js';
 import { openDestinations, restore, type RestoreOptions } from '../pipeline/restore.js';
 import { verify } from '../pipeline/verify.js';
-import { redact } from '../secrets.js';
-import { loadJob, makeLogger, type GlobalOptions } from './context.js';
+import { withJob, type GlobalOptions } from './context.js';
 
-async function withJob(path: string, options: GlobalOptions, body: (job: Job, logger: ReturnType<typeof makeLogger>['logger']) => Promise<number>): Promise<number> {
-  process.umask(0o077);
-  const { logger } = makeLogger(options);
-  try {
-    return await body(loadJob(path, logger), logger);
-  } catch (error) {
-    process.stderr.write(`backup: ${redact(describeError(error))}\n`);
-    return exitCodeFor(error);
-  }
-}
 
 export function commandList(path: string, options: GlobalOptions & { source?: string; destination?: string; json?: boolean }): Promise<number> {
   return withJob(path, options, async (job, logger) => {

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Job } from '../config/job.js';
-import { ExitCode, describeError, exitCodeFor } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatBytes, formatDuration } from '../notifications/message.js';
 import { NotificationDispatcher } from '../pipeline/notify.js';
@@ -13,7 +13,7 @@ import { readHistory } from '../state/history.js';
 import { historyCsv, historyRows } from '../state/export.js';
 import { formatAge, jobStatus, overdueRunReport, type JobStatus } from '../state/status.js';
 import { TOOL_VERSION } from '../version.js';
-import { loadJob, makeLogger, type GlobalOptions } from './context.js';
+import { withJob, type GlobalOptions } from './context.js';
 
 /**
  * Channels that record runs as data (metrics, dashboards, search indexes, flag files) would
@@ -34,15 +34,6 @@ export interface HistoryCommandOptions extends GlobalOptions {
   csv?: boolean;
 }
 
-async function withJob(path: string, options: GlobalOptions, body: (job: Job, logger: Logger) => Promise<number>): Promise<number> {
-  const { logger } = makeLogger(options);
-  try {
-    return await body(loadJob(path, logger), logger);
-  } catch (error) {
-    process.stderr.write(`backup: ${redact(describeError(error))}\n`);
-    return exitCodeFor(error);
-  }
-}
 
 /** Left-aligned columns separated by two spaces. */
 function table(rows: readonly string[][]): string {

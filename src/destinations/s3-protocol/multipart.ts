@@ -14,7 +14,9 @@
  * that much memory per part in flight for every upload, even a small one.
  */
 import type { Readable } from 'node:stream';
-import { MAX_PARTS, partSizer } from './part-size.js';
+import { DestinationError } from '../../errors.js';
+import { safeCause } from '../cloud/errors.js';
+import { DEFAULT_FIRST_PART_MIB, MAX_PARTS, MIB, partSizer } from './part-size.js';
 
 export interface CompletedPart {
   partNumber: number;
@@ -233,5 +235,35 @@ export async function uploadStream(body: Readable, target: MultipartTarget, opti
     throw new MultipartUploadError(messageOf(caught), 'service', caught, leftovers);
   } finally {
     signal.removeEventListener('abort', onAbort);
+  }
+}
+
+export interface StoreSettings {
+  /** The destination id, for errors. */
+  plugin: string;
+  key: string;
+  partSizeMb?: number;
+  concurrency?: number;
+  signal: AbortSignal;
+  /** Turns a service error into the operator's words (s3 and minio explain them the same way). */
+  explain: (reason: unknown) => string;
+  /** Wraps any other failure. */
+  fail: (doing: string, error: unknown) => Error;
+}
+
+/** `put` of the s3 and minio destinations: one multipart upload, errors said the same way. */
+export async function storeMultipart(body: Readable, target: MultipartTarget, s: StoreSettings): Promise<{ size: number }> {
+  try {
+    const { size } = await uploadStream(body, target, {
+      firstPartBytes: (s.partSizeMb ?? DEFAULT_FIRST_PART_MIB) * MIB,
+      concurrency: s.concurrency ?? 2,
+      signal: s.signal,
+    });
+    return { size };
+  } catch (error) {
+    if (!(error instanceof MultipartUploadError)) throw s.fail(`storing ${s.key}`, error);
+    const why = error.origin === 'service' ? s.explain(error.reason) : error.message;
+    const left = error.leftovers.length > 0 ? `; ${error.leftovers.join('; ')}` : '; nothing was stored';
+    throw new DestinationError(`storing ${s.key} failed: ${why}${left}`, { plugin: s.plugin, cause: safeCause(error.reason) });
   }
 }

@@ -10,8 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { networkCode, safeCause } from '../cloud/errors.js';
 import { explainS3Error, normalizePrefix, type S3ErrorFacts, type S3Place } from '../s3-protocol/common.js';
-import { MultipartUploadError, uploadStream, type MultipartTarget } from '../s3-protocol/multipart.js';
-import { DEFAULT_FIRST_PART_MIB, MIB } from '../s3-protocol/part-size.js';
+import { storeMultipart, type MultipartTarget } from '../s3-protocol/multipart.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { S3Options } from './schema.js';
 
@@ -175,20 +174,16 @@ export const s3Destination = defineDestination({
         }
       },
 
-      async put(key, body, { signal }) {
-        try {
-          const { size } = await uploadStream(body, targetFor(key), {
-            firstPartBytes: (options.part_size_mb ?? DEFAULT_FIRST_PART_MIB) * MIB,
-            concurrency: options.upload_concurrency ?? 2,
-            signal,
-          });
-          return { size };
-        } catch (error) {
-          if (!(error instanceof MultipartUploadError)) throw fail(`storing ${key}`, error);
-          const why = error.origin === 'service' ? explainS3Error(factsOf(error.reason), place) : error.message;
-          const left = error.leftovers.length > 0 ? `; ${error.leftovers.join('; ')}` : '; nothing was stored';
-          throw new DestinationError(`storing ${key} failed: ${why}${left}`, { plugin: options.id, cause: safeCause(error.reason) });
-        }
+      put(key, body, { signal }) {
+        return storeMultipart(body, targetFor(key), {
+          plugin: options.id,
+          key,
+          partSizeMb: options.part_size_mb,
+          concurrency: options.upload_concurrency,
+          signal,
+          explain: (reason) => explainS3Error(factsOf(reason), place),
+          fail,
+        });
       },
 
       async *list(prefix) {
