@@ -2,4 +2,8 @@
 // Starts the built CLI; `npm run build` produces dist/.
 import { main } from '../dist/cli/main.js';
 
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = code;
+// A forgotten keep-alive socket of some SDK must not keep a cron or systemd run hanging after
+// its work is done: exit anyway a little later (the timer itself keeps nothing alive).
+setTimeout(() => process.exit(code), 10_000).unref();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,24 +19,11 @@ import { runCli } from '../support/cli.js';
 import { gpgDecrypt, makeGpgHome } from '../support/gpg.js';
 import { collectArtifacts, describeMysqlDatabase, MYSQL_HOST, mysqlRoot, readAll, sourceContext, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
+import { createContext, makeSourceFrom, writeScript } from '../support/plugins.js';
 
 const PASSPHRASE = 'correct horse battery staple 9c1e';
-const createCtx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
-
-function makeSource(options: Record<string, unknown>): Source {
-  const schema = pluginSchema(SourceCommon, mysqlSource);
-  const parsed = schema.parse({ id: 'db', type: 'mysql', ...options }) as Parameters<typeof mysqlSource.create>[0];
-  const problems = mysqlSource.problems!(parsed);
-  if (problems.length > 0) throw new Error(JSON.stringify(problems));
-  return mysqlSource.create(parsed, createCtx) as Source;
-}
-
-async function script(dir: string, name: string, body: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, `#!/bin/sh\n${body}\n`);
-  await chmod(path, 0o755);
-  return path;
-}
+const makeSource = (options: Record<string, unknown>): Source => makeSourceFrom(mysqlSource, options);
+const script = writeScript;
 
 describe('mysql options and argv', () => {
   it('splits options like a shell, without a shell', () => {
@@ -377,7 +364,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
     const logger = { ...silentLogger, warn: (msg: string) => warnings.push(msg) } as unknown as typeof silentLogger;
     const schema = pluginSchema(SourceCommon, mysqlSource);
     const parsed = schema.parse({ id: 'db', type: 'mysql', defaults, dbhost: MYSQL_HOST, dbuser: 'nobody', dbpass: 'ignored', dbname: sourceDb, dump_command: wrapper });
-    const source = (await mysqlSource.create(parsed as never, { ...createCtx, logger })) as Source;
+    const source = (await mysqlSource.create(parsed as never, { ...createContext, logger })) as Source;
     expect(warnings).toEqual([expect.stringMatching(/dbuser and dbpass ignored: "defaults"/)]);
     const [artifact] = await collectArtifacts(source.open(ctx));
     expect(artifact!.error).toBeUndefined();

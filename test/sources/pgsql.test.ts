@@ -1,13 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { chmod, readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SourceCommon } from '../../src/config/common.js';
 import { loadJobText } from '../../src/config/load.js';
-import { pluginSchema } from '../../src/config/validate.js';
 import { BackupError, ConfigError } from '../../src/errors.js';
-import { silentLogger } from '../../src/log.js';
 import { Redactor } from '../../src/secrets.js';
 import { pgsqlSource } from '../../src/sources/pgsql/index.js';
 import { pgArtifactNames, pgDumpArgs, pgDumpProblems, pgpassFile } from '../../src/sources/sql/pg-dump.js';
@@ -18,24 +15,11 @@ import { gpgDecrypt, makeGpgHome } from '../support/gpg.js';
 import { PG_CLUSTER_BINARIES, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
 import { collectArtifacts, describePgDatabase, PG_HOST, PG_PORT, psqlAs, sourceContext, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
+import { makeSourceFrom, writeScript } from '../support/plugins.js';
 
 const PASSPHRASE = 'correct horse battery staple 4b2d';
-const createCtx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
-
-function makeSource(options: Record<string, unknown>): Source {
-  const schema = pluginSchema(SourceCommon, pgsqlSource);
-  const parsed = schema.parse({ id: 'db', type: 'pgsql', ...options }) as Parameters<typeof pgsqlSource.create>[0];
-  const problems = pgsqlSource.problems!(parsed);
-  if (problems.length > 0) throw new Error(JSON.stringify(problems));
-  return pgsqlSource.create(parsed, createCtx) as Source;
-}
-
-async function script(dir: string, name: string, body: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, `#!/bin/sh\n${body}\n`);
-  await chmod(path, 0o755);
-  return path;
-}
+const makeSource = (options: Record<string, unknown>): Source => makeSourceFrom(pgsqlSource, options);
+const script = writeScript;
 
 const binaryHex = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex');
 
