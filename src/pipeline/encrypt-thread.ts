@@ -43,7 +43,7 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   let finished = false;
 
   const output = new Readable({
-    highWaterMark: 2 << 20,
+    highWaterMark: 4 << 20,
     read() {
       for (; pendingAcks > 0; pendingAcks--) post({ type: 'ack' });
     },

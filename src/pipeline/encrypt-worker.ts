@@ -10,7 +10,7 @@ import * as openpgp from 'openpgp';
 import { encryptStream, forceSeipdV1, type Encryption } from './encrypt.js';
 import type { ToWorker, FromWorker, WorkerEncryption } from './encrypt-thread.js';
 
-const OUTPUT_WINDOW = 3;
+const OUTPUT_WINDOW = 4;
 const port = parentPort!;
 const send = (message: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   let wakeOutput: (() => void) | undefined;
   // A few chunks of read-ahead, so the next chunk is here when the cipher wants it.
   const input = new Readable({
-    highWaterMark: 2 << 20,
+    highWaterMark: 4 << 20,
     read() {
       send({ type: 'more' });
     },
