@@ -138,9 +138,9 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
   for (const destination of destinations) destination.options.key_template ??= root.key_template;
   const notifications = loadNotifications(root.notifications ?? [], problems, warnings);
 
-  checkUniqueIds('sources', sources, problems);
-  checkUniqueIds('destinations', destinations, problems);
-  checkUniqueIds('notifications', notifications, problems);
+  checkUniqueIds(sources, problems);
+  checkUniqueIds(destinations, problems);
+  checkUniqueIds(notifications, problems);
 
   if (problems.length > 0) throw new JobFileError(problems, notifications, jobPath);
 
@@ -231,7 +231,7 @@ function loadNotifications(items: readonly Record<string, unknown>[], problems: 
   return loaded;
 }
 
-function checkUniqueIds(kind: string, items: readonly { path: string; options: { id?: string } }[], problems: ConfigProblem[]): void {
+function checkUniqueIds(items: readonly { path: string; options: { id?: string } }[], problems: ConfigProblem[]): void {
   const seen = new Map<string, string>();
   for (const item of items) {
     const id = item.options.id;
@@ -240,5 +240,4 @@ function checkUniqueIds(kind: string, items: readonly { path: string; options: {
     if (first) problems.push({ path: `${item.path}.id`, message: `"${id}" is already used by ${first}` });
     else seen.set(id, item.path);
   }
-  void kind;
 }

@@ -11,6 +11,7 @@ import { runCli } from '../support/cli.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { describeTree } from '../support/tree.js';
 import { makeTempDir } from '../support/tmp.js';
+import { writeJob } from '../support/jobs.js';
 
 const job = { path: '/job.json', name: 'job', hostname: 'host' };
 
@@ -220,12 +221,8 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     it('backs up through the runner and restores the identical tree with restore --extract', async () => {
       const store = join(work.path, 'store');
       const jobPath = join(work.path, 'folder-ssh-job.json');
-      writeFileSync(
-        jobPath,
-        JSON.stringify({
+      await writeJob(work.path, {
           hostname: 'h',
-          tmpdir: join(work.path, 'tmp'),
-          state_dir: join(work.path, 'state'),
           sources: [
             {
               id: 'files',
@@ -242,8 +239,7 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
           ],
           destinations: [{ id: 'disk', type: 'local', path: store, create: 1 }],
           notifications: [],
-        }),
-      );
+        }, 'folder-ssh-job.json');
       mkdirSync(join(work.path, 'tmp'), { recursive: true });
       const run = await runCli(['run', jobPath]);
       expect(run.code, run.stderr).toBe(0);

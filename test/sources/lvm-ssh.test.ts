@@ -14,6 +14,7 @@ import type { Artifact, Source, SourceContext } from '../../src/sources/types.js
 import { describeWith } from '../support/binaries.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
+import { writeJob } from '../support/jobs.js';
 import { runCli } from '../support/cli.js';
 
 const job = { path: '/job.json', name: 'job', hostname: 'host' };
@@ -295,12 +296,8 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   it('end to end: the runner stores the image, restore gives it back byte for byte, one snapshot kept', async () => {
     const jobPath = join(work.path, 'lvm-job.json');
     const store = join(work.path, 'store');
-    writeFileSync(
-      jobPath,
-      JSON.stringify({
+    await writeJob(work.path, {
         hostname: 'h',
-        tmpdir: join(work.path, 'tmp'),
-        state_dir: join(work.path, 'state'),
         sources: [
           {
             id: 'disk1',
@@ -319,8 +316,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
         ],
         destinations: [{ id: 'disk', type: 'local', path: store, create: 1 }],
         notifications: [],
-      }),
-    );
+      }, 'lvm-job.json');
     const run = await runCli(['run', jobPath]);
     expect(run.code, run.stderr).toBe(0);
     const snapshots = volumes().filter((n) => /^data-backup-\d{14}$/.test(n));
@@ -338,19 +334,15 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
     const jobPath = join(work.path, 'lvm-job-fail.json');
     const store = join(work.path, 'store-fail');
     const before = volumes();
-    writeFileSync(
-      jobPath,
-      JSON.stringify({
+    await writeJob(work.path, {
         hostname: 'h',
-        tmpdir: join(work.path, 'tmp'),
         state_dir: join(work.path, 'state-fail'),
         sources: [
           { id: 'disk1', type: 'lvm-ssh', sshhost: sshd.host, sshport: sshd.port, identity_file: sshd.identityFile, known_hosts: sshd.knownHostsFile, vg_name: 'vg0', lv_name: 'data', size: '5G', retain_snapshots: 3, passphrase: PASSPHRASE },
         ],
         destinations: [{ id: 'disk', type: 'local', path: store, create: 1 }],
         notifications: [],
-      }),
-    );
+      }, 'lvm-job-fail.json');
     const run = await runCli(['run', jobPath]);
     expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/dd on .* exited 1/);

@@ -16,6 +16,8 @@ import type { Source, SourceContext } from '../../src/sources/types.js';
 import { describeWith, findBinary } from '../support/binaries.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
+import { dumpSource } from '../support/sql.js';
+import { writeJob } from '../support/jobs.js';
 import { runCli } from '../support/cli.js';
 
 const job = { path: '/job.json', name: 'job', hostname: 'host' };
@@ -103,24 +105,8 @@ exec ${real} "$@"
 
   const context = (): SourceContext => ({ job, tmpdir: work.path, logger: silentLogger, signal: new AbortController().signal });
 
-  async function dumpAll(source: Source): Promise<{ name: string; data: Buffer; error: unknown }[]> {
-    const ctx = context();
-    const out = [];
-    try {
-      for await (const artifact of source.open(ctx)) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of artifact.stream) chunks.push(chunk as Buffer);
-        const error = await artifact.done.then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        out.push({ name: artifact.name, data: Buffer.concat(chunks), error });
-      }
-    } finally {
-      await source.cleanup?.(ctx);
-    }
-    return out;
-  }
+  const dumpAll = (source: Source) => dumpSource(source, context());
+
 
   const defaultsFiles = () =>
     readFileSync(log, 'utf8')
@@ -155,12 +141,8 @@ exec ${real} "$@"
 
   it('end to end: the runner dumps over SSH with the password from the environment; the restored file re-imports', async () => {
     const jobPath = join(work.path, 'mysql-ssh-job.json');
-    writeFileSync(
-      jobPath,
-      JSON.stringify({
+    await writeJob(work.path, {
         hostname: 'h',
-        tmpdir: join(work.path, 'tmp'),
-        state_dir: join(work.path, 'state'),
         sources: [
           {
             id: 'shop',
@@ -178,8 +160,7 @@ exec ${real} "$@"
         ],
         destinations: [{ id: 'disk', type: 'local', path: join(work.path, 'store'), create: 1 }],
         notifications: [],
-      }),
-    );
+      }, 'mysql-ssh-job.json');
     const run = await runCli(['run', '-v', jobPath], { env: { SHOP_DB_PASSWORD: PASSWORD } });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr + run.stdout).not.toContain(PASSWORD);

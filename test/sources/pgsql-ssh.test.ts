@@ -14,7 +14,7 @@ import { pgsqlSshSource } from '../../src/sources/pgsql-ssh/index.js';
 import type { Source, SourceContext } from '../../src/sources/types.js';
 import { describeWith, findBinary } from '../support/binaries.js';
 import { PG_CLUSTER_BINARIES, startPgCluster, type PgCluster } from '../support/pg-cluster.js';
-import { psqlAs } from '../support/sql.js';
+import { psqlAs, dumpSource } from '../support/sql.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -87,24 +87,8 @@ exec ${findBinary(name)} "$@"
 
   const context = (): SourceContext => ({ job, tmpdir: work.path, logger: silentLogger, signal: new AbortController().signal });
 
-  async function dumpAll(source: Source): Promise<{ name: string; data: Buffer; error: unknown }[]> {
-    const ctx = context();
-    const out = [];
-    try {
-      for await (const artifact of source.open(ctx)) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of artifact.stream) chunks.push(chunk as Buffer);
-        const error = await artifact.done.then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        out.push({ name: artifact.name, data: Buffer.concat(chunks), error });
-      }
-    } finally {
-      await source.cleanup?.(ctx);
-    }
-    return out;
-  }
+  const dumpAll = (source: Source) => dumpSource(source, context());
+
 
   const pgpassLines = () =>
     readFileSync(log, 'utf8')

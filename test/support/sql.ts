@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { silentLogger } from '../../src/log.js';
-import type { Artifact, SourceContext } from '../../src/sources/types.js';
+import type { Artifact, Source, SourceContext } from '../../src/sources/types.js';
 
 export const MYSQL_HOST = '127.0.0.1';
 export const PG_HOST = '127.0.0.1';
@@ -147,4 +147,13 @@ export async function describePgDatabase(db: string, options: { port?: number; u
     out[`rows:${table}`] = await q(`COPY (SELECT * FROM ${table} ORDER BY 1) TO STDOUT;`);
   }
   return out;
+}
+
+/** Runs a source to the end as the pipeline would (cleanup included) and collects its artifacts. */
+export async function dumpSource(source: Source, ctx: SourceContext): Promise<CollectedArtifact[]> {
+  try {
+    return await collectArtifacts(source.open(ctx));
+  } finally {
+    await source.cleanup?.(ctx);
+  }
 }

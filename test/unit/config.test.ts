@@ -122,8 +122,9 @@ describe('job file loading', () => {
 
   it('registers secrets under credentials objects but not user names', () => {
     const redactor = new Redactor();
-    load({ sources: [FOLDER], destinations: [LOCAL], notifications: [{ type: 'flagfile', flagfile: '/x', credentials: undefined }] }, {}, redactor);
-    expect(redactor.redact('pw')).toBe('***');
+    const smtp = { type: 'smtp', host: 'mail.example', failure_to: 'ops@example.com', credentials: { username: 'backupuser', password: 'smtp-s3cret-1' } };
+    load({ sources: [FOLDER], destinations: [LOCAL], notifications: [smtp] }, {}, redactor);
+    expect(redactor.redact('login smtp-s3cret-1 as backupuser')).toBe('login *** as backupuser');
   });
 
   it('accepts the modules list and warns about unknown modules', () => {
