@@ -10,6 +10,21 @@ export interface StoredObject {
   lastModified?: Date;
 }
 
+/**
+ * An upload that never finished: a temporary file (`.partial-*`), an unfinished multipart
+ * upload, a temporary remote name. Left behind only when the process died mid-put
+ * (kill -9, power loss); the next run sweeps those that no live run owns.
+ */
+export interface PartialUpload {
+  /** The key the upload would have become once committed (relative to the destination's root). */
+  key: string;
+  /** Opaque to the core: what the destination needs to remove it (temp name, upload id). */
+  handle: string;
+  size?: number;
+  /** When the upload started or was last written. */
+  lastModified?: Date;
+}
+
 export interface PutOptions {
   /** Aborted when the source failed or the run was interrupted: the put must leave nothing visible. */
   signal: AbortSignal;
@@ -32,6 +47,14 @@ export interface Destination {
   get(key: string): Promise<Readable>;
   /** Removes the keys; keys that do not exist are not an error. */
   delete(keys: string[]): Promise<void>;
+  /**
+   * Unfinished uploads whose final key starts with `prefix`. Destinations whose service keeps
+   * no trace of an interrupted upload (or discards it by itself) leave this out and say so in
+   * their README.
+   */
+  listPartial?(prefix: string): AsyncIterable<PartialUpload>;
+  /** Removes unfinished uploads found by `listPartial`; ones already gone are not an error. */
+  removePartial?(partials: readonly PartialUpload[]): Promise<void>;
   /** Reachability and credentials check for `--dry-run`: stores nothing. */
   check?(): Promise<void>;
   /** Releases connections (SSH sessions, SMB clients). */
