@@ -6,6 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { makeRunTempDir } from './sweep.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';
@@ -220,7 +221,7 @@ async function restoreIntoDatabase(
   if (!instance.restoreInto) throw new UsageError(`source type ${source.plugin.type} cannot restore into a database; use --to DIR`);
   const tmpBase = source.options.tmpdir ?? job.tmpdir;
   await mkdir(tmpBase, { recursive: true, mode: 0o700 });
-  const tmpdir = await mkdtemp(join(tmpBase, 'backup-runner-restore-'));
+  const tmpdir = await makeRunTempDir(tmpBase, 'backup-runner-restore-');
   const ctx = { job: job.info, tmpdir, logger, signal: new AbortController().signal };
   try {
     // The integrity check finishes at the end of the stream; a failure there fails the restore

@@ -4,8 +4,8 @@
  * for that source only. Notifications along the way; the report at the end.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { makeRunTempDir } from './sweep.js';
 import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';
 import type { Destination } from '../destinations/types.js';
 import { describeError } from '../errors.js';
@@ -188,7 +188,7 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
     report.encryption = describeEncryption(encryption);
     if (encryption.kind === 'none') log.warn(`source ${o.id} is stored UNENCRYPTED ("encryption": "none" or compress_only)`);
     await mkdir(tmpBase, { recursive: true, mode: 0o700 });
-    tmpdir = await mkdtemp(join(tmpBase, 'backup-runner-'));
+    tmpdir = await makeRunTempDir(tmpBase, 'backup-runner-');
     source = await loaded.plugin.create(o as never, { job: job.info, logger: log });
 
     if (run.dryRun) {
