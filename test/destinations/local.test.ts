@@ -14,7 +14,7 @@ function makeLocal(path: string, extra: Record<string, unknown> = {}) {
 
 describeDestinationContract('local', async () => {
   const dir = await makeTempDir();
-  return { destination: await makeLocal(dir.path), cleanup: dir.remove };
+  return { destination: await makeLocal(dir.path), cleanup: dir.remove, spawn: { type: 'local', options: { path: dir.path } } };
 });
 
 describe('local destination', () => {

@@ -5,21 +5,35 @@
  *
  * It checks what the pipeline, retention and restore rely on: sha256 round trip (small and
  * large streams), listing across pages and only under the prefix, atomic put (a failing or
- * aborted stream leaves nothing listed), missing keys, idempotent delete, and retention over
- * back-dated runs.
+ * aborted stream leaves nothing listed), missing keys, idempotent delete, retention over
+ * back-dated runs, and a crash: a put in another process killed with SIGKILL mid-stream leaves
+ * nothing `list` returns, and `listPartial`/`removePartial` (where the destination has them)
+ * find and remove what it left.
  */
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Destination } from '../../src/destinations/types.js';
+import type { Destination, PartialUpload } from '../../src/destinations/types.js';
 import { ObjectNotFoundError } from '../../src/errors.js';
 import { KeyLayout } from '../../src/pipeline/keys.js';
 import { applyRetention } from '../../src/pipeline/retention.js';
 import { MANIFEST_FORMAT, storeManifest } from '../../src/pipeline/manifest.js';
+import { sweepPartials, sweepTempFolders } from '../../src/pipeline/sweep.js';
 
 export interface ContractSubject {
   destination: Destination;
   cleanup?: () => Promise<void>;
+  /**
+   * The same destination as job-file options, for the crash test's child process
+   * (test/support/crash-put.mjs creates it from the built dist/). The servers must be
+   * reachable from another process (loopback ports, files): every fake here is.
+   */
+  spawn?: { type: string; options: Record<string, unknown> };
 }
 
 export interface ContractOptions {
@@ -29,6 +43,71 @@ export interface ContractOptions {
   pagingObjects?: number;
   /** Per-test timeout for slow protocols. */
   timeoutMs?: number;
+  /**
+   * Bytes the crash test's child must have handed to the put before it is killed, for
+   * destinations without `listPartial` (with it, the kill waits until the partial upload is
+   * visible). Default 8 MiB.
+   */
+  crashAfterBytes?: number;
+  /**
+   * Why an interrupted put leaves nothing to sweep on this destination (the service discards
+   * unfinished uploads by itself; its README says so). Without it the destination must
+   * implement listPartial and removePartial.
+   */
+  noPartialUploads?: string;
+}
+
+const CRASH_PUT = fileURLToPath(new URL('./crash-put.mjs', import.meta.url));
+
+/** Polls `probe` until it returns a value other than undefined; fails after `ms`. */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+export async function listPartials(destination: Destination, prefix: string): Promise<PartialUpload[]> {
+  const found: PartialUpload[] = [];
+  for await (const partial of destination.listPartial?.(prefix) ?? []) found.push(partial);
+  return found;
+}
+
+/**
+ * Starts crash-put.mjs putting an endless stream into `key`; resolves once `flowing` says
+ * enough went in, with the child's pid and a kill() that SIGKILLs it and waits for its end.
+ */
+async function startCrashingPut(spec: NonNullable<ContractSubject['spawn']>, key: string, flowing: (consumed: number) => Promise<boolean>) {
+  const child = spawn(process.execPath, [CRASH_PUT, JSON.stringify({ ...spec, key })], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<void>((r) => child.once('close', () => r()));
+  let consumed = 0;
+  let failed: string | undefined;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    consumed = (JSON.parse(line) as { consumed?: number }).consumed ?? consumed;
+  });
+  void exited.then(() => (failed = `the put process ended by itself: ${stderr.trim() || 'no message'}`));
+  await waitFor('bytes flowing into the destination', async () => {
+    if (failed) throw new Error(failed);
+    return (await flowing(consumed)) ? true : undefined;
+  });
+  return {
+    pid: child.pid!,
+    async kill() {
+      failed = 'killed';
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Temp folders in the system temp folder named by makeRunTempDir for process `pid`. */
+async function tempFoldersOf(pid: number): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith('backup-runner-') && new RegExp(`-${pid}-\\d+-[0-9a-f]{12}-\\w{6}$`).test(name));
 }
 
 /** A deterministic pseudo-random stream of `total` bytes, produced in 1 MiB chunks, and its sha256. */
@@ -100,6 +179,7 @@ export function describeDestinationContract(name: string, makeSubject: () => Pro
   const largeBytes = options.largeBytes ?? 50 * 1024 * 1024;
   const pagingObjects = options.pagingObjects ?? 25;
   const timeout = options.timeoutMs ?? 120_000;
+  const crashAfterBytes = options.crashAfterBytes ?? 8 * 1024 * 1024;
 
   describe(`destination contract: ${name}`, () => {
     let subject: ContractSubject;
@@ -223,6 +303,46 @@ export function describeDestinationContract(name: string, makeSubject: () => Pro
       const left = await listKeys(d, `${run}/db/`);
       expect(left).toHaveLength(8);
       expect(await listKeys(d, `${run}/db-old/`)).toHaveLength(1);
+    }, timeout);
+    it('a put killed with SIGKILL mid-stream leaves nothing listed; its leftovers are found and swept', async (t) => {
+      if (!subject.spawn) {
+        t.skip();
+        return;
+      }
+      const prefix = `${run}/crash/`;
+      const key = `${prefix}20260101000000/db.sql.zst.gpg`;
+      const hasPartials = options.noPartialUploads === undefined;
+      if (hasPartials) {
+        expect(d.listPartial, 'listPartial (or the contract option noPartialUploads)').toBeTypeOf('function');
+        expect(d.removePartial, 'removePartial (or the contract option noPartialUploads)').toBeTypeOf('function');
+      }
+      // With listPartial the kill waits for the leftover to exist; else for bytes taken in.
+      const crashed = await startCrashingPut(subject.spawn, key, async (consumed) =>
+        hasPartials ? (await listPartials(d, prefix)).some((p) => p.key === key) : consumed >= crashAfterBytes,
+      );
+      await crashed.kill();
+
+      expect(await listKeys(d, prefix)).toEqual([]);
+      await expect(d.get(key)).rejects.toBeInstanceOf(ObjectNotFoundError);
+      if (hasPartials) {
+        const found = await listPartials(d, prefix);
+        expect(found.map((p) => p.key)).toContain(key);
+        expect(await listPartials(d, `${run}/crash-other/`)).toEqual([]);
+        // A helper of the dead process (smbclient) may still be finishing its write: sweep until none is left.
+        const swept = await waitFor('the partial upload to be swept', async () => {
+          const removed = await sweepPartials(d, prefix, () => true).catch(() => []);
+          return removed.length > 0 && (await listPartials(d, prefix)).length === 0 ? removed : undefined;
+        });
+        expect(swept.map((s) => s.kind)).toContain('partial upload');
+      }
+      // Credentials files the dead process kept in its temp folders go with the next sweep.
+      await sweepTempFolders(tmpdir());
+      expect(await tempFoldersOf(crashed.pid)).toEqual([]);
+
+      // The destination works as before, at the same key.
+      await put(d, key, 'after the crash');
+      expect(await listKeys(d, prefix)).toEqual([key]);
+      expect(await listPartials(d, prefix)).toEqual([]);
     }, timeout);
   });
 }

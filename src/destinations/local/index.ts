@@ -5,13 +5,15 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, access, constants } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DestinationError, ObjectNotFoundError } from '../../errors.js';
-import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { DestinationError, ObjectNotFoundError, describeError, describeSystemError, isSystemError } from '../../errors.js';
+import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
 import { LocalOptions } from './schema.js';
 
 const PARTIAL_MARK = '.partial-';
+/** `.NAME.partial-<hex>`: the temporary file a put writes before renaming it to NAME. */
+const PARTIAL_NAME = /^\.(.+)\.partial-[0-9a-f]+$/;
 
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -30,6 +32,7 @@ export const localDestination = defineDestination({
     const root = resolve(options.path);
     const doSync = options.fsync ?? true;
     const fail = (message: string, cause?: unknown) => new DestinationError(message, { plugin: options.id, cause });
+    const writeFailure = (error: unknown) => (isSystemError(error) ? describeSystemError(error, { writing: true }) : describeError(error));
     const pathOf = (key: string) => {
       const full = resolve(root, key);
       if (full !== root && !full.startsWith(root + sep)) throw fail(`key ${key} leaves the destination folder`);
@@ -60,7 +63,8 @@ export const localDestination = defineDestination({
       }
     }
 
-    async function* walk(dir: string): AsyncIterable<StoredObject> {
+    /** Every file under `dir`, partial uploads included, with its key. */
+    async function* walkFiles(dir: string): AsyncIterable<{ name: string; key: string; size: number; mtime: Date }> {
       let entries;
       try {
         entries = await readdir(dir, { withFileTypes: true });
@@ -70,13 +74,16 @@ export const localDestination = defineDestination({
       }
       for (const entry of entries) {
         const full = join(dir, entry.name);
-        if (entry.isDirectory()) yield* walk(full);
-        else if (entry.isFile() && !entry.name.includes(PARTIAL_MARK)) {
-          const s = await stat(full);
-          yield { key: relative(root, full).split(sep).join('/'), size: s.size, lastModified: s.mtime };
+        if (entry.isDirectory()) yield* walkFiles(full);
+        else if (entry.isFile()) {
+          const s = await stat(full).catch(() => undefined);
+          if (s) yield { name: entry.name, key: relative(root, full).split(sep).join('/'), size: s.size, mtime: s.mtime };
         }
       }
     }
+
+    /** Walks only the deepest folder the prefix names. */
+    const folderOf = (prefix: string) => pathOf(prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '');
 
     return {
       async check() {
@@ -89,7 +96,13 @@ export const localDestination = defineDestination({
       async put(key, body, { signal }) {
         await ensureRoot();
         const target = pathOf(key);
-        await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+        await mkdir(dirname(target), { recursive: true, mode: 0o700 }).catch(async (error: unknown) => {
+          // Node's recursive mkdir says ENOENT on a read-only file system: ask the folder itself.
+          await access(root, constants.W_OK).catch((denied: unknown) => {
+            throw fail(`cannot store ${key}: ${writeFailure(denied)}`, denied);
+          });
+          throw fail(`cannot store ${key}: ${writeFailure(error)}`, error);
+        });
         const temp = join(dirname(target), `.${target.split(sep).pop()}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`);
         try {
           await pipeline(body, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal });
@@ -100,15 +113,34 @@ export const localDestination = defineDestination({
         } catch (error) {
           await unlink(temp).catch(() => undefined);
           await removeEmptyFolders(dirname(target));
-          throw error instanceof DestinationError ? error : fail(`storing ${key} failed: ${(error as Error).message}`, error);
+          throw error instanceof DestinationError ? error : fail(`storing ${key} failed: ${writeFailure(error)}`, error);
         }
       },
 
       async *list(prefix) {
-        // Walk only the deepest folder the prefix names, then filter by the full prefix.
-        const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-        for await (const object of walk(pathOf(folder))) {
-          if (object.key.startsWith(prefix)) yield object;
+        for await (const file of walkFiles(folderOf(prefix))) {
+          if (!file.name.includes(PARTIAL_MARK) && file.key.startsWith(prefix)) yield { key: file.key, size: file.size, lastModified: file.mtime } satisfies StoredObject;
+        }
+      },
+
+      async *listPartial(prefix) {
+        for await (const file of walkFiles(folderOf(prefix))) {
+          const m = PARTIAL_NAME.exec(file.name);
+          if (!m) continue;
+          const key = `${file.key.slice(0, file.key.length - file.name.length)}${m[1]}`;
+          if (key.startsWith(prefix)) yield { key, handle: file.key, size: file.size, lastModified: file.mtime } satisfies PartialUpload;
+        }
+      },
+
+      async removePartial(partials) {
+        for (const partial of partials) {
+          // The handle is a path relative to the root: only ever a temporary file of ours.
+          const path = pathOf(partial.handle);
+          if (!PARTIAL_NAME.test(basename(path))) throw fail(`${partial.handle} is not a partial upload`);
+          await unlink(path).catch((error: NodeJS.ErrnoException) => {
+            if (error.code !== 'ENOENT') throw fail(`removing the partial upload ${partial.handle} failed: ${error.message}`, error);
+          });
+          await removeEmptyFolders(dirname(path));
         }
       },
 
