@@ -1,15 +1,17 @@
 /**
- * `flagfile`: touches a file when the whole run succeeded, for file-age checks (SNMP
- * file_age_secs, Nagios check_file_age). Failures leave it alone: its age is the alarm.
+ * `flagfile`: writes `OK` to a file when the whole run succeeded, for file-age checks (SNMP
+ * file_age_secs, Nagios check_file_age) and for scripts that read it, as the original did.
+ * Failures leave it alone: its age is the alarm.
  */
-import { mkdir, open, utimes } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { makeWants, runOutcomeWanted } from '../events.js';
 import { defineNotification } from '../types.js';
 import { FlagfileOptions } from './schema.js';
 
 const DEFAULTS = { start: false, success: true, failure: false };
+export const FLAG_CONTENT = 'OK';
 
 export const flagfileNotification = defineNotification({
   type: 'flagfile',
@@ -25,10 +27,15 @@ export const flagfileNotification = defineNotification({
         if (!runOutcomeWanted(event, options, DEFAULTS) || event.kind !== 'run') return;
         if (event.run.status !== 'success' && event.run.status !== 'warning') return;
         await mkdir(dirname(file), { recursive: true });
-        const handle = await open(file, 'a');
-        await handle.close();
-        const now = new Date();
-        await utimes(file, now, now);
+        // Exactly what the original wrote (no newline). Written aside and renamed, so a reader
+        // never sees an empty file; the rename also sets the modification time.
+        const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+        try {
+          await writeFile(temporary, FLAG_CONTENT);
+          await rename(temporary, file);
+        } finally {
+          await rm(temporary, { force: true });
+        }
       },
     };
   },
