@@ -4,20 +4,26 @@ import { minioDestination, parseEndpoint } from '../../src/destinations/minio/in
 import type { Destination } from '../../src/destinations/types.js';
 import { DestinationError, describeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { describeDestinationContract, failingStream, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
+import { describeDestinationContract, failingStream, listKeys, listPartials, randomStream, sha256Of } from '../support/destination-contract.js';
 import { startFakeS3, type FakeS3Server } from '../support/s3-server.js';
 
+const BASE = 'srv/web1/';
 const ctx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
 
-function optionsFor(server: FakeS3Server, extra: Record<string, unknown> = {}) {
-  const options = minioDestination.options.parse({
+/** Job-file options (before the schema's parsing). */
+function jobOptionsFor(server: FakeS3Server, extra: Record<string, unknown> = {}) {
+  return {
     endpoint: `127.0.0.1:${server.port}`,
     secure: 0,
     bucket: 'backups',
     credentials: { access_key: server.accessKeyId, secret_key: server.secretAccessKey },
     part_size_mb: 5,
     ...extra,
-  });
+  };
+}
+
+function optionsFor(server: FakeS3Server, extra: Record<string, unknown> = {}) {
+  const options = minioDestination.options.parse(jobOptionsFor(server, extra));
   return { id: 'spaces', type: 'minio', ...options } as never;
 }
 
@@ -25,7 +31,7 @@ const makeMinio = (server: FakeS3Server, extra: Record<string, unknown> = {}) =>
 
 describeDestinationContract('minio', async () => {
   const server = await startFakeS3({ pageLimit: 10 });
-  return { destination: await makeMinio(server), cleanup: () => server.stop() };
+  return { destination: await makeMinio(server), cleanup: () => server.stop(), spawn: { type: 'minio', options: jobOptionsFor(server) } };
 });
 
 describe('minio destination', () => {
@@ -38,6 +44,23 @@ describe('minio destination', () => {
   });
   afterAll(async () => {
     await server?.stop();
+  });
+
+  it('lists unfinished multipart uploads under the prefix across pages and aborts them', async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `left/${String(i).padStart(2, '0')}/db.sql.zst.gpg`);
+    // Two uploads of one key (pages may split them), and one outside the prefix.
+    const ids = [...keys, keys[0]!].map((key) => server.addUnfinishedUpload('backups', `${BASE}${key}`));
+    const outside = server.addUnfinishedUpload('backups', `${BASE}other/x.bin`);
+    const p = await makeMinio(server, { prefix: 'srv/web1' });
+    const found = await listPartials(p, 'left/');
+    expect(found.map((f) => f.key).sort()).toEqual([...keys, keys[0]!].sort());
+    expect(found.map((f) => f.handle).sort()).toEqual([...ids].sort());
+    await p.removePartial!(found);
+    await p.removePartial!(found.slice(0, 1)); // already gone: not an error
+    expect(await listPartials(p, 'left/')).toEqual([]);
+    expect([...server.uploads.keys()]).toContain(outside);
+    expect(await listKeys(p, '')).toEqual([]);
+    server.uploads.delete(outside);
   });
 
   it('parses host, host:port and [v6]:port endpoints', () => {

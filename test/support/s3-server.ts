@@ -2,7 +2,7 @@
  * An in-process S3-protocol server for the s3 and minio destination tests, written to the
  * Amazon S3 REST API reference (path-style requests only): HeadBucket, GetBucketLocation,
  * ListObjectsV2 (prefix, max-keys, continuation-token, start-after, encoding-type=url),
- * ListMultipartUploads, DeleteObjects, PutObject, GetObject, HeadObject, DeleteObject,
+ * ListMultipartUploads (key-marker, upload-id-marker, paged like ListObjectsV2), DeleteObjects, PutObject, GetObject, HeadObject, DeleteObject,
  * CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts.
  *
  * Why not s3rver: its ListObjectsV2 continuation tokens use the DES cipher, which Node 20's
@@ -45,6 +45,13 @@ export interface FakeS3Options {
   minPartSize?: number;
 }
 
+/** An error reply a test's `intercept` sends instead of the real answer. */
+export interface FaultReply {
+  status: number;
+  code: string;
+  message: string;
+}
+
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -62,6 +69,11 @@ export class FakeS3Server {
   readonly requests: RecordedRequest[] = [];
   pageLimit: number;
   minPartSize: number;
+  /**
+   * Fault injection: sees every authenticated request first; an error it returns is the reply
+   * (e.g. MinIO's 507 XMinioStorageFull for a full disk), and the request waits while it is pending.
+   */
+  intercept?: (request: { method: string; key: string; query: URLSearchParams; body: Buffer }) => FaultReply | undefined | Promise<FaultReply | undefined>;
   private server?: Server;
 
   constructor(options: FakeS3Options = {}) {
@@ -107,6 +119,13 @@ export class FakeS3Server {
     return [...this.uploads.values()].filter((u) => u.bucket === bucket).map((u) => u.key);
   }
 
+  /** Starts a multipart upload as a client killed mid-upload leaves it (no parts); returns its id. */
+  addUnfinishedUpload(bucket: string, key: string): string {
+    const uploadId = randomBytes(16).toString('hex');
+    this.uploads.set(uploadId, { bucket, key, initiated: new Date(), headers: {}, parts: new Map() });
+    return uploadId;
+  }
+
   // ---- request handling ----
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -132,6 +151,8 @@ export class FakeS3Server {
       return this.sendError(req, res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
 
+    const fault = await this.intercept?.({ method: req.method ?? 'GET', key, query: url.searchParams, body });
+    if (fault) return this.sendError(req, res, fault.status, fault.code, fault.message);
     if (!bucket) return this.sendError(req, res, 501, 'NotImplemented', 'ListBuckets is not implemented by this fake');
     const objects = this.buckets.get(bucket);
     if (!objects) return this.sendError(req, res, 404, 'NoSuchBucket', 'The specified bucket does not exist');
@@ -242,15 +263,24 @@ export class FakeS3Server {
     const prefix = q.get('prefix') ?? '';
     const urlEncoding = q.get('encoding-type') === 'url';
     const enc = (s: string) => xml(urlEncoding ? encodeURIComponent(s).replace(/%2F/g, '/') : s);
-    const uploads = [...this.uploads.entries()]
-      .filter(([, u]) => u.bucket === bucket && u.key.startsWith(prefix))
-      .sort(([, a], [, b]) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    // Ordered by key, then upload id; a page starts after (key-marker, upload-id-marker).
+    const keyMarker = q.get('key-marker') ?? '';
+    const idMarker = q.get('upload-id-marker') ?? '';
+    const max = Math.min(Number(q.get('max-uploads') ?? 1000) || 1000, this.pageLimit);
+    const all = [...this.uploads.entries()]
+      .filter(([id, u]) => u.bucket === bucket && u.key.startsWith(prefix) && (u.key > keyMarker || (u.key === keyMarker && idMarker !== '' && id > idMarker)))
+      .sort(([ia, a], [ib, b]) => (a.key < b.key ? -1 : a.key > b.key ? 1 : ia < ib ? -1 : ia > ib ? 1 : 0));
+    const page = all.slice(0, max);
+    const truncated = all.length > max;
+    const last = page[page.length - 1];
+    const next = truncated && last ? `<NextKeyMarker>${enc(last[1].key)}</NextKeyMarker><NextUploadIdMarker>${last[0]}</NextUploadIdMarker>` : '';
+    const uploads = page
       .map(([id, u]) => `<Upload><Key>${enc(u.key)}</Key><UploadId>${id}</UploadId><Initiated>${u.initiated.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`)
       .join('');
     this.sendXml(
       res,
       200,
-      `<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xml(bucket)}</Bucket><KeyMarker></KeyMarker><UploadIdMarker></UploadIdMarker><Prefix>${enc(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${uploads}</ListMultipartUploadsResult>`,
+      `<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xml(bucket)}</Bucket><KeyMarker>${enc(keyMarker)}</KeyMarker><UploadIdMarker>${xml(idMarker)}</UploadIdMarker>${next}<Prefix>${enc(prefix)}</Prefix><MaxUploads>${max}</MaxUploads><IsTruncated>${truncated}</IsTruncated>${uploads}</ListMultipartUploadsResult>`,
     );
   }
 

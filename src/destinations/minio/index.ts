@@ -15,6 +15,7 @@ import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { networkCode, safeCause } from '../cloud/errors.js';
 import { explainS3Error, normalizePrefix, type S3ErrorFacts, type S3Place } from '../s3-protocol/common.js';
 import { storeMultipart, type MultipartTarget } from '../s3-protocol/multipart.js';
+import { abortUnfinishedUploads, listUnfinishedUploads } from '../s3-protocol/partials.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { MinioOptions } from './schema.js';
 
@@ -154,6 +155,27 @@ export const minioDestination = defineDestination({
           }
           token = page.isTruncated ? page.nextContinuationToken : '';
         } while (token);
+      },
+
+      listPartial(prefix) {
+        return listUnfinishedUploads(base, prefix, async (fullPrefix, marker) => {
+          let page;
+          try {
+            page = await client.listIncompleteUploadsQuery(bucket, fullPrefix, marker?.keyMarker ?? '', marker?.uploadIdMarker ?? '', '');
+          } catch (error) {
+            throw fail(`listing unfinished uploads under ${fullPrefix}`, error);
+          }
+          return {
+            uploads: page.uploads.map((u) => ({ key: u.key, uploadId: u.uploadId, initiated: u.initiated })),
+            next: page.isTruncated ? { keyMarker: page.nextKeyMarker, uploadIdMarker: page.nextUploadIdMarker } : undefined,
+          };
+        });
+      },
+
+      async removePartial(partials) {
+        await abortUnfinishedUploads(partials, targetFor).catch((error: unknown) => {
+          throw fail('aborting an unfinished upload', error);
+        });
       },
 
       async get(key) {

@@ -11,6 +11,7 @@ import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { networkCode, safeCause } from '../cloud/errors.js';
 import { explainS3Error, normalizePrefix, type S3ErrorFacts, type S3Place } from '../s3-protocol/common.js';
 import { storeMultipart, type MultipartTarget } from '../s3-protocol/multipart.js';
+import { abortUnfinishedUploads, listUnfinishedUploads } from '../s3-protocol/partials.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { S3Options } from './schema.js';
 
@@ -202,6 +203,27 @@ export const s3Destination = defineDestination({
           }
           token = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (token);
+      },
+
+      listPartial(prefix) {
+        return listUnfinishedUploads(base, prefix, async (Prefix, marker) => {
+          let page;
+          try {
+            page = await client.send(new sdk.ListMultipartUploadsCommand({ Bucket: bucket, Prefix, KeyMarker: marker?.keyMarker, UploadIdMarker: marker?.uploadIdMarker }));
+          } catch (error) {
+            throw fail(`listing unfinished uploads under ${Prefix}`, error);
+          }
+          return {
+            uploads: (page.Uploads ?? []).flatMap((u) => (u.Key && u.UploadId ? [{ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated }] : [])),
+            next: page.IsTruncated ? { keyMarker: page.NextKeyMarker ?? '', uploadIdMarker: page.NextUploadIdMarker ?? '' } : undefined,
+          };
+        });
+      },
+
+      async removePartial(partials) {
+        await abortUnfinishedUploads(partials, targetFor).catch((error: unknown) => {
+          throw fail('aborting an unfinished upload', error);
+        });
       },
 
       async get(key) {
