@@ -93,11 +93,75 @@ export class UsageError extends BackupError {
   }
 }
 
-/** Text of any thrown value, preferring the BackupError one-liner. */
-export function describeError(error: unknown): string {
-  if (error instanceof BackupError) return error.describe();
+/**
+ * Where a message will be read: the caller already names this source or destination
+ * ("→ usb (local): failure: ...", "destination usb failed: ..."), so the error's own
+ * "destination usb: " prefix would say it twice.
+ */
+export interface ErrorContext {
+  layer: 'source' | 'destination';
+  plugin: string;
+}
+
+function namesContext(error: BackupError, context: ErrorContext | undefined): boolean {
+  if (!context || error.plugin !== context.plugin) return false;
+  // Compression and encryption errors carry the source's id under the 'pipeline' layer.
+  return error.layer === context.layer || (context.layer === 'source' && error.layer === 'pipeline');
+}
+
+/**
+ * Text of any thrown value, preferring the BackupError one-liner; system errors (errno) in
+ * words. With `context`, the prefix naming that source or destination is left out.
+ */
+export function describeError(error: unknown, context?: ErrorContext): string {
+  if (error instanceof BackupError) {
+    const text = error.describe();
+    const prefix = `${error.layer} ${error.plugin}: `;
+    return namesContext(error, context) && text.startsWith(prefix) ? text.slice(prefix.length) : text;
+  }
+  if (isSystemError(error)) return describeSystemError(error);
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** Words an operator reads for the errno codes a backup meets on disks and shares. */
+const ERRNO_WORDS: Record<string, string> = {
+  EROFS: 'not writable: read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  ENOENT: 'does not exist',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'is a folder',
+  EEXIST: 'already exists',
+  ENOTEMPTY: 'folder is not empty',
+  EIO: 'input/output error (failing disk or lost mount?)',
+  ESTALE: 'stale file handle (NFS share remounted or gone?)',
+  EMFILE: 'too many open files',
+  EFBIG: 'file too large for the file system',
+};
+
+/** System calls that change the file system: EACCES there means the place is not writable. */
+const WRITING_CALLS = new Set(['mkdir', 'write', 'rename', 'unlink', 'rmdir', 'link', 'symlink', 'copyfile', 'utime', 'chmod', 'fsync']);
+
+export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && typeof (error as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/**
+ * An errno error in words, keeping the code for searching: `/mnt/usb/db: not writable
+ * read-only file system (EROFS)` instead of `EROFS: read-only file system, mkdir '/mnt/usb/db'`.
+ * `writing` says the operation wrote (an EACCES from open() is then "not writable").
+ */
+export function describeSystemError(error: NodeJS.ErrnoException, options: { writing?: boolean } = {}): string {
+  const code = error.code ?? '';
+  let words = ERRNO_WORDS[code];
+  if (!words) return error.message;
+  const writing = options.writing || WRITING_CALLS.has(error.syscall ?? '');
+  if ((code === 'EACCES' || code === 'EPERM') && writing) words = `not writable: ${words}`;
+  if (code === 'ENOENT' && error.syscall === 'mkdir') words = 'cannot create it: its parent folder does not exist';
+  return `${error.path ? `${error.path}: ` : ''}${words} (${code})`;
 }
 
 /** Process exit codes, as the README documents them. */

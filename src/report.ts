@@ -24,6 +24,8 @@ export interface RetentionReport {
   kept: string[];
   deleted: string[];
   dryRun: boolean;
+  /** Why each run was kept or removed, by run key ("copy 2", "older than 30 days", "incomplete, does not count as a copy"). */
+  reasons?: Record<string, string>;
   error?: string;
 }
 
@@ -74,6 +76,12 @@ export interface RunReport {
   /** The last log lines (redacted), for failure notifications. */
   logTail: string[];
 }
+
+/**
+ * Log lines a run keeps for failure messages: the most any channel may ask for (duplistatus'
+ * `log_lines`); each channel sends its own share of them.
+ */
+export const MAX_LOG_TAIL_LINES = 200;
 
 export function totalStoredBytes(report: Pick<SourceReport, 'artifacts'>): number {
   return report.artifacts.reduce((sum, a) => sum + a.storedBytes, 0);

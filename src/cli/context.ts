@@ -5,6 +5,7 @@ import { loadJobFile } from '../config/load.js';
 import { UsageError, describeError, exitCodeFor } from '../errors.js';
 import { redact } from '../secrets.js';
 import { createLogger, type Logger, type LogFormat } from '../log.js';
+import { MAX_LOG_TAIL_LINES } from '../report.js';
 
 export interface GlobalOptions {
   verbose?: boolean;
@@ -17,7 +18,8 @@ export interface CommandLogger {
   tail: () => string[];
 }
 
-const TAIL_LINES = 50;
+/** As many as the most demanding channel may send (duplistatus' log_lines). */
+const TAIL_LINES = MAX_LOG_TAIL_LINES;
 
 export function makeLogger(options: GlobalOptions): CommandLogger {
   const lines: string[] = [];

@@ -57,7 +57,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(async (job: string, opts) => setCode(await commandList(job, opts)));
 
   addLogOptions(program.command('restore').argument('<job>').description('download, decrypt and decompress a stored run'))
-    .requiredOption('--source <id>', 'the source to restore')
+    .option('--source <id>', 'the source to restore (may be left out when the job has one source)')
     .option('--run <run>', 'latest, or a run timestamp YYYYmmddHHMMSS', 'latest')
     .option('--destination <id>', 'restore from this destination (default: the first that has the run)')
     .option('--to <dir>', 'folder to write the restored files to, or - for stdout')

@@ -6,6 +6,12 @@
 import { formatBytes, formatDuration } from '../notifications/message.js';
 import type { ArtifactProgress } from '../pipeline/store-artifact.js';
 
+/** `db.sql.zst.gpg  12.3 MiB stored  4.1 MiB/s  3s` */
+export function progressLine(p: ArtifactProgress): string {
+  const rate = p.seconds > 0 ? `${formatBytes(p.storedBytes / p.seconds)}/s` : '';
+  return `${p.file}  ${formatBytes(p.storedBytes)} stored  ${rate}  ${formatDuration(p.seconds)}`;
+}
+
 export function terminalProgress(out: NodeJS.WriteStream): ((p: ArtifactProgress) => void) | undefined {
   if (!out.isTTY) return undefined;
   let last = 0;
@@ -13,8 +19,6 @@ export function terminalProgress(out: NodeJS.WriteStream): ((p: ArtifactProgress
     const now = Date.now();
     if (!p.done && now - last < 250) return;
     last = now;
-    const rate = p.seconds > 0 ? `${formatBytes(p.storedBytes / p.seconds)}/s` : '';
-    const line = `${p.file}  ${formatBytes(p.storedBytes)} stored  ${rate}  ${formatDuration(p.seconds)}`;
-    out.write(`\r\x1b[2K${line}${p.done ? '\n' : ''}`);
+    out.write(`\r\x1b[2K${progressLine(p)}${p.done ? '\n' : ''}`);
   };
 }

@@ -2,7 +2,7 @@
 import { ExitCode } from '../errors.js';
 import { formatBytes } from '../notifications/message.js';
 import { listRuns } from '../pipeline/retention.js';
-import { openDestinations, restore, type RestoreOptions } from '../pipeline/restore.js';
+import { onlySourceId, openDestinations, restore, type RestoreOptions } from '../pipeline/restore.js';
 import { verify } from '../pipeline/verify.js';
 import { withJob, type GlobalOptions } from './context.js';
 
@@ -44,7 +44,7 @@ export function commandRestore(path: string, options: RestoreCommandOptions): Pr
   return withJob(path, options, async (job, logger) => {
     const result = await restore(job, { ...options, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger);
     if (options.to !== '-') {
-      process.stderr.write(`restored ${options.source} run ${result.run} from ${result.destination}: ${result.files.join(', ')}\n`);
+      process.stderr.write(`restored ${options.source ?? onlySourceId(job)} run ${result.run} from ${result.destination}: ${result.files.join(', ')}\n`);
     }
     return ExitCode.ok;
   });

@@ -46,6 +46,11 @@ function when(iso: string | undefined): string {
   return iso ? `${iso.slice(0, 16).replace('T', ' ')}Z` : '-';
 }
 
+/** With seconds: runs a minute apart (or less) stay apart in the history. */
+function whenPrecise(iso: string | undefined): string {
+  return iso ? `${iso.slice(0, 19).replace('T', ' ')}Z` : '-';
+}
+
 export function renderStatus(status: JobStatus): string {
   const lines = [
     `${status.job} (${status.job_file}) on ${status.hostname}: ${status.runs} run(s) recorded; checked ${when(status.checked_at)}`,
@@ -113,7 +118,7 @@ export async function commandHistory(path: string, options: HistoryCommandOption
       const lines = [['STARTED', 'SOURCE', 'STATUS', 'DURATION', 'RAW', 'STORED', 'RATIO', 'DESTINATIONS', 'ERROR']];
       for (const r of rows) {
         lines.push([
-          when(r.started_at),
+          whenPrecise(r.started_at),
           r.source,
           r.status,
           formatDuration(r.duration_seconds),

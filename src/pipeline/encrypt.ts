@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type * as OpenPGP from 'openpgp';
-import { ConfigError, PipelineError } from '../errors.js';
+import { BackupError, ConfigError, PipelineError } from '../errors.js';
 import { notFoundMessage } from './process.js';
 
 export type Encryption =
@@ -154,6 +154,26 @@ export async function decryptStream(input: Readable, key: DecryptionKey, plugin:
     });
     return Readable.fromWeb(data as unknown as WebReadableStream<Uint8Array>);
   } catch (error) {
-    throw new PipelineError(`decryption failed: ${(error as Error).message}`, { plugin, cause: error });
+    throw new PipelineError(`decryption failed: ${explainDecryptionFailure((error as Error).message)}`, { plugin, cause: error });
   }
+}
+
+/**
+ * What openpgp.js or gpg say when the key does not fit ("Session key decryption failed",
+ * "No secret key", "Bad session key"), in the operator's terms; other texts unchanged.
+ */
+export function explainDecryptionFailure(text: string): string {
+  if (/session key decryption failed|bad session key|no decryption key packets|incorrect key passphrase/i.test(text)) {
+    return 'wrong passphrase or key: it does not open this file';
+  }
+  if (/no secret key/i.test(text)) return 'wrong key: no secret key for this file in the gpg keyring';
+  return text;
+}
+
+/** A failed `gpg --decrypt` (read-back of a file encrypted to keys in the keyring), explained. */
+export function gpgDecryptionError(error: unknown, plugin: string): unknown {
+  if (!(error instanceof BackupError) || !error.stderrTail) return error;
+  const explained = explainDecryptionFailure(error.stderrTail);
+  if (explained === error.stderrTail) return error;
+  return new PipelineError(`decryption failed: ${explained}`, { plugin, cause: error, exitCode: error.exitCode });
 }

@@ -16,7 +16,7 @@ import { duration } from '../config/fields.js';
 import { PipelineError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JobInfo } from '../plugin.js';
-import type { RunStatus } from '../report.js';
+import type { RunReport, RunStatus } from '../report.js';
 import { redact } from '../secrets.js';
 import { ShellWordsError, splitShellWords } from '../sources/sql/shell-words.js';
 
@@ -78,6 +78,16 @@ export interface HookOutcome {
   error?: string;
   storedBytes?: number;
   durationSeconds?: number;
+}
+
+/**
+ * The job-level outcome for `after`/`on_error`: the run's own error, or else what each failed
+ * source said (a failed source leaves `report.error` unset, as it is not the whole run's).
+ */
+export function runOutcome(report: RunReport): HookOutcome {
+  const failed = report.sources.filter((s) => s.status === 'failure').map((s) => `${s.id}: ${s.error ?? 'failed'}`);
+  const error = report.error ?? (failed.length ? failed.join('; ') : undefined);
+  return { status: report.status, error, durationSeconds: report.durationSeconds };
 }
 
 type Phase = 'before' | 'after' | 'on_error';

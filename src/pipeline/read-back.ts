@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Destination } from '../destinations/types.js';
 import { PipelineError } from '../errors.js';
 import { compressionFromFileName, decompressStream } from './compress.js';
-import { decryptStream, type DecryptionKey } from './encrypt.js';
+import { decryptStream, gpgDecryptionError, type DecryptionKey } from './encrypt.js';
 import { spawnProgram, stdoutOf } from './process.js';
 
 export interface Expected {
@@ -85,7 +85,7 @@ export async function readBack(destination: Destination, key: string, file: stri
     } else if (decryption.useGpg) {
       const gpg = spawnProgram('gpg', ['--batch', '--quiet', '--decrypt'], { plugin, layer: 'pipeline', label: 'gpg --decrypt', stdio: ['pipe', 'pipe', 'pipe'] });
       const feeding = pipeline(downloaded, gpg.child.stdin!);
-      decryptDone = Promise.all([feeding, gpg.done]).then(() => undefined);
+      decryptDone = Promise.all([feeding, gpg.done.catch((e: unknown) => Promise.reject(gpgDecryptionError(e, plugin)))]).then(() => undefined);
       decrypted = stdoutOf(gpg);
     } else {
       throw new PipelineError(`${key} is encrypted and no passphrase or key is available`, { plugin });

@@ -80,7 +80,8 @@ export async function pickRun(d: OpenedDestination, sourceId: string, which: str
 }
 
 export interface RestoreOptions {
-  source: string;
+  /** Optional when the job has exactly one source. */
+  source?: string;
   run: string;
   destination?: string;
   to?: string;
@@ -102,8 +103,14 @@ export async function decryptionFor(source: LoadedSource, options: Pick<RestoreO
   return { useGpg: true };
 }
 
+/** The source `restore` takes when `--source` is left out: the job's only one. */
+export function onlySourceId(job: Job): string {
+  if (job.sources.length === 1) return job.sources[0]!.options.id;
+  throw new UsageError(`give --source: the job has ${job.sources.length} sources (${job.sources.map((s) => s.options.id).join(', ')})`);
+}
+
 export async function restore(job: Job, options: RestoreOptions, logger: Logger): Promise<{ run: string; destination: string; files: string[] }> {
-  const source = findSource(job, options.source);
+  const source = findSource(job, options.source ?? onlySourceId(job));
   const modes = [options.to !== undefined, options.toDatabase !== undefined].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('give exactly one of --to DIR|- or --to-database NAME');
   if (options.extract && (options.to === '-' || options.to === undefined)) throw new UsageError('--extract needs --to DIR');

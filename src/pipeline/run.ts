@@ -19,9 +19,9 @@ import { KeyLayout, formatTimestamp } from './keys.js';
 import { MANIFEST_FORMAT, storeManifest, type ManifestFile } from './manifest.js';
 import { NotificationDispatcher } from './notify.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
-import { runAfterHooks, runBeforeHooks, type HookScope } from './hooks.js';
+import { runAfterHooks, runBeforeHooks, runOutcome, type HookScope } from './hooks.js';
 import { VZDUMP_SOURCE_TYPE } from '../sources/vzdump/schema.js';
-import { totalStoredBytes } from '../report.js';
+import { MAX_LOG_TAIL_LINES, totalStoredBytes } from '../report.js';
 import { storeArtifact, type ArtifactProgress } from './store-artifact.js';
 
 export interface RunOptions {
@@ -68,7 +68,7 @@ export function finishReport(report: RunReport, logTail: () => string[] = () => 
   const failed = report.error !== undefined || report.sources.some((s) => s.status === 'failure');
   const warned = report.sources.some((s) => s.status === 'warning');
   report.status = failed ? 'failure' : warned ? 'warning' : 'success';
-  report.logTail = logTail().slice(-20);
+  report.logTail = logTail().slice(-MAX_LOG_TAIL_LINES);
   return report;
 }
 
@@ -91,7 +91,7 @@ export async function createDestinations(job: Job, ctx: CreateContext): Promise<
     try {
       ready.push({ loaded, layout, destination: await loaded.plugin.create(loaded.options as never, ctx) });
     } catch (error) {
-      ready.push({ loaded, layout, setupError: describeError(error) });
+      ready.push({ loaded, layout, setupError: describeError(error, { layer: 'destination', plugin: loaded.options.id }) });
     }
   }
   return ready;
@@ -129,7 +129,7 @@ export async function runJob(job: Job, options: RunOptions): Promise<RunReport> 
 
   for (const d of destinations) await d.destination?.close?.().catch(() => undefined);
   finishReport(report, options.logTail);
-  if (!report.dryRun) await runAfterHooks(job.root, jobHooks, { status: report.status, error: report.error, durationSeconds: report.durationSeconds });
+  if (!report.dryRun) await runAfterHooks(job.root, jobHooks, runOutcome(report));
   if (!report.dryRun) await notifier.emit({ kind: 'run', run: report });
   return report;
 }
@@ -171,7 +171,7 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
     const r = destReport(id);
     if (r.status === 'failure') return;
     r.status = 'failure';
-    r.error = describeError(error);
+    r.error = describeError(error, { layer: 'destination', plugin: id });
     log.error({ destination: id }, `destination ${id} failed for source ${o.id}: ${r.error}`);
   };
   if (!run.dryRun) await run.notifier.emit({ kind: 'start', source: report, run: run.report });
@@ -197,14 +197,14 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
       await storeSource(source, sourceCtx(tmpdir), destinations, { o, encryption, run, report, log, failDestination });
     }
   } catch (error) {
-    report.error = describeError(error);
+    report.error = describeError(error, { layer: 'source', plugin: o.id });
     log.error(`source ${o.id} failed: ${report.error}`);
     // Destinations that received nothing did not succeed: they were never reached.
     for (const r of report.destinations) if (r.status === 'success' && r.keys.length === 0) r.status = 'skipped';
   } finally {
     if (source?.cleanup && tmpdir) {
       await source.cleanup(sourceCtx(tmpdir)).catch((error: unknown) => {
-        const message = `cleanup of source ${o.id} failed: ${describeError(error)}`;
+        const message = `cleanup of source ${o.id} failed: ${describeError(error, { layer: 'source', plugin: o.id })}`;
         report.warnings.push(message);
         log.warn(message);
       });
@@ -231,6 +231,8 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
   }
   log.info(`source ${o.id} finished: ${report.status}`);
   if (!run.dryRun) {
+    // A failure message carries the log lines that led to it: the run's tail is final only at its end.
+    run.report.logTail = (run.logTail?.() ?? []).slice(-MAX_LOG_TAIL_LINES);
     await run.notifier.emit(report.status === 'failure' ? { kind: 'failure', source: report, run: run.report } : { kind: 'success', source: report, run: run.report });
   }
   return report;
@@ -302,7 +304,7 @@ async function storeSource(source: Source, ctx: SourceContext, destinations: Rea
 
   const complete = artifactFailure === undefined;
   if (!complete) {
-    report.error = describeError(artifactFailure);
+    report.error = describeError(artifactFailure, { layer: 'source', plugin: o.id });
     log.error(`source ${o.id} failed, nothing of this artifact was stored: ${report.error}`);
     for (const r of report.destinations) if (r.status === 'success' && r.keys.length === 0) r.status = 'skipped';
   }
@@ -371,7 +373,7 @@ async function dryRunSource(source: Source, ctx: SourceContext, destinations: Re
       r.status = 'skipped';
     } catch (error) {
       r.status = 'failure';
-      r.error = describeError(error);
+      r.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
     }
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_LOG_TAIL_LINES } from '../../report.js';
 
 export const DuplistatusOptions = z.object({
   url: z.url({ protocol: /^https?$/ }).describe('duplistatus server base URL (http://duplistatus:9666); reports go to {url}/api/upload.'),
@@ -13,6 +14,6 @@ export const DuplistatusOptions = z.object({
     .min(1)
     .optional()
     .describe('Extra["backup-name"]: the backup shown on the dashboard; placeholders {job} {source} {hostname}. Default "{job}/{source}".'),
-  log_lines: z.coerce.number().int().min(0).max(200).optional().describe('Log lines sent with a failed source (LogLines); default 20.'),
+  log_lines: z.coerce.number().int().min(0).max(MAX_LOG_TAIL_LINES).optional().describe('Log lines sent with a failed source (LogLines); default 20.'),
 });
 export type DuplistatusOptions = z.output<typeof DuplistatusOptions>;

@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { SourceError } from '../../errors.js';
 import { tarArguments } from '../folder/index.js';
+import { tarArtifact } from '../folder/totals.js';
 import { LazySshSession, sshTargetFromOptions, type ErrorFactory } from '../ssh/connection.js';
 import { captureRemote, runRemote, shellCommand, withSudo } from '../ssh/remote-command.js';
 import { SSH_SECRET_KEYS } from '../ssh/schema.js';
@@ -41,7 +42,7 @@ export const folderSshSource = defineSource({
         const session = await ssh.get();
         const argv = withSudo([tar, ...tarArguments(target, options.excludes ?? [])], options.sudo);
         const program = await runRemote(session, shellCommand(argv), { label: 'tar', warnOn: [1], signal: ctx.signal });
-        yield { name: `${options.id}.tar`, stream: program.stdout, done: program.done, warnings: program.warnings };
+        yield tarArtifact(`${options.id}.tar`, program.stdout, program);
       },
       async cleanup() {
         await ssh.close();

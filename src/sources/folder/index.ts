@@ -8,10 +8,11 @@ import { SourceError } from '../../errors.js';
 import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
 import { defineSource, type Artifact } from '../types.js';
 import { FolderOptions } from './schema.js';
+import { TOTALS_FLAG, tarArtifact } from './totals.js';
 
-/** tar arguments archiving `target` as `./<basename>` from its parent folder (also used by folder-ssh). */
+/** tar arguments archiving `target` as `./<basename>` from its parent folder, with totals (also used by folder-ssh). */
 export function tarArguments(target: string, excludes: readonly string[]): string[] {
-  const args = ['-C', dirname(target), '-cf', '-'];
+  const args = ['-C', dirname(target), '-cf', '-', TOTALS_FLAG];
   for (const pattern of excludes) args.push(`--exclude=${pattern}`);
   args.push(`./${basename(target)}`);
   return args;
@@ -36,7 +37,7 @@ export const folderSource = defineSource({
         await check();
         const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs()]] : [command, tarArgs()];
         const tar = spawnProgram(cmd, args, { plugin: options.id, label: 'tar', warnOn: [1], signal: ctx.signal });
-        yield { name: `${options.id}.tar`, stream: stdoutOf(tar), done: tar.done, warnings: tar.warnings };
+        yield tarArtifact(`${options.id}.tar`, stdoutOf(tar), tar);
       },
     };
   },
