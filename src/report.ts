@@ -29,6 +29,14 @@ export interface RetentionReport {
   error?: string;
 }
 
+export interface SweptItem {
+  /** What it was: `partial upload`, `temporary folder`. */
+  kind: string;
+  /** The key or path. */
+  key: string;
+  size?: number;
+}
+
 export interface DestinationReport {
   id: string;
   type: string;
@@ -36,6 +44,10 @@ export interface DestinationReport {
   error?: string;
   /** Keys of the objects this run stored, manifest included. */
   keys: string[];
+  /** The run's key on this destination (its slot: `20261129010203`, or `20261129000000-2` for a second run in a date-only layout). */
+  runKey?: string;
+  /** Leftovers of earlier, dead runs that this run removed (partial uploads). */
+  swept?: SweptItem[];
   storedBytes: number;
   uploadSeconds: number;
   retention?: RetentionReport;
@@ -57,6 +69,8 @@ export interface SourceReport {
   destinations: DestinationReport[];
   compression: string;
   encryption: string;
+  /** Temporary folders and credential files of dead runs that this run removed. */
+  swept?: SweptItem[];
 }
 
 export interface RunReport {

@@ -7,6 +7,11 @@
  * File names: every artifact of source `db` is named `db.<something>` (`db.sql.zst.gpg`),
  * and the run's manifest is `db.manifest.json`, so a template without `{id}` still tells
  * sources apart.
+ *
+ * One run, one place: a layout that is not unique per run (`{date}`: two runs a day; or two
+ * jobs starting in the same second) gives the second run the same time with a sequence
+ * number, rendered as a suffix of every time placeholder: `2026-11-29-2`, `20261129010203-2`.
+ * The run key names both: `20261129000000-2`.
  */
 import { DEFAULT_KEY_TEMPLATE } from '../config/common.js';
 import { ConfigError } from '../errors.js';
@@ -28,10 +33,32 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-export interface ParsedKey {
-  /** The run's identity: its start as YYYYmmddHHMMSS (00:00:00 for date-only layouts). */
-  runKey: string;
+/** Where a run sits in a layout: its time (the day, for date-only layouts) and sequence number. */
+export interface RunSlot {
   time: Date;
+  /** 1 for the first run at this time; 2, 3, ... for later runs that would share its keys. */
+  seq: number;
+}
+
+/** `20261129010203` for the first run at a time, `20261129010203-2` for the second. */
+export function formatRunKey(slot: RunSlot): string {
+  return `${formatTimestamp(slot.time)}${slot.seq > 1 ? `-${slot.seq}` : ''}`;
+}
+
+export function parseRunKey(value: string): RunSlot | undefined {
+  const m = /^(\d{14})(?:-([2-9]|[1-9]\d+))?$/.exec(value);
+  const time = m && parseTimestamp(m[1]!);
+  return time ? { time, seq: m[2] ? Number(m[2]) : 1 } : undefined;
+}
+
+/** Newest first: by time, then by sequence number. */
+export function compareSlotsNewestFirst(a: RunSlot, b: RunSlot): number {
+  return b.time.getTime() - a.time.getTime() || b.seq - a.seq;
+}
+
+export interface ParsedKey extends RunSlot {
+  /** The run's identity: its start as YYYYmmddHHMMSS (00:00:00 for date-only layouts), with `-N` for a later run in the same slot. */
+  runKey: string;
   file: string;
 }
 
@@ -52,27 +79,50 @@ export class KeyLayout {
       if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) problems.push(`unknown placeholder {${m[1]}}`);
     }
     if (!template.endsWith('{file}')) problems.push('must end with {file}');
+    if (template.split('/').some((part) => part === '..' || part === '.')) problems.push('must not contain "." or ".." folders');
     if (!/\{(timestamp|date|yyyy-mm-dd)\}/.test(template)) problems.push('needs {timestamp} or {date} to tell runs apart');
     if (problems.length) throw new ConfigError(problems.map((message) => ({ path: 'key_template', message })));
   }
 
-  private render(sourceId: string, time: Date, file: string): string {
-    const iso = time.toISOString();
+  /** Whether runs are told apart only by the day (no `{timestamp}`). */
+  get dateOnly(): boolean {
+    return !this.template.includes('{timestamp}');
+  }
+
+  /** The slot a run started at `started` takes first: date-only layouts keep the day. */
+  slotTime(started: Date): Date {
+    if (!this.dateOnly) return new Date(Math.floor(started.getTime() / 1000) * 1000);
+    return new Date(Date.UTC(started.getUTCFullYear(), started.getUTCMonth(), started.getUTCDate()));
+  }
+
+  private render(sourceId: string, slot: RunSlot, file: string): string {
+    const day = slot.time.toISOString().slice(0, 10);
+    const suffix = slot.seq > 1 ? `-${slot.seq}` : '';
     return this.template
       .replaceAll('{id}', sourceId)
       .replaceAll('{hostname}', this.hostname)
-      .replaceAll('{timestamp}', formatTimestamp(time))
-      .replaceAll('{date}', iso.slice(0, 10))
-      .replaceAll('{yyyy-mm-dd}', iso.slice(0, 10))
+      .replaceAll('{timestamp}', formatTimestamp(slot.time) + suffix)
+      .replaceAll('{date}', day + suffix)
+      .replaceAll('{yyyy-mm-dd}', day + suffix)
       .replaceAll('{file}', file);
   }
 
-  objectKey(sourceId: string, time: Date, file: string): string {
-    return this.render(sourceId, time, file);
+  objectKey(sourceId: string, slot: RunSlot, file: string): string {
+    return this.render(sourceId, slot, file);
   }
 
-  manifestKey(sourceId: string, time: Date): string {
-    return this.render(sourceId, time, manifestFileName(sourceId));
+  manifestKey(sourceId: string, slot: RunSlot): string {
+    return this.render(sourceId, slot, manifestFileName(sourceId));
+  }
+
+  /**
+   * The literal start of every key of one run (up to its file name). Listing it finds the run's
+   * objects and possibly others (a later slot's, another source's): filter them with `parse`.
+   */
+  runPrefix(sourceId: string, slot: RunSlot): string {
+    const marker = '\u0000';
+    const full = this.render(sourceId, slot, marker);
+    return full.slice(0, full.indexOf(marker));
   }
 
   /** The literal start every key of this source shares: listing never looks outside it. */
@@ -93,11 +143,11 @@ export class KeyLayout {
       if (part === '{id}') pattern += escapeRegExp(sourceId);
       else if (part === '{hostname}') pattern += escapeRegExp(this.hostname);
       else if (part === '{timestamp}') {
-        pattern += '(\\d{14})';
-        groups.push('timestamp');
+        pattern += '(\\d{14})(?:-(\\d+))?';
+        groups.push('timestamp', 'timestampSeq');
       } else if (part === '{date}' || part === '{yyyy-mm-dd}') {
-        pattern += '(\\d{4}-\\d{2}-\\d{2})';
-        groups.push('date');
+        pattern += '(\\d{4}-\\d{2}-\\d{2})(?:-(\\d+))?';
+        groups.push('date', 'dateSeq');
       } else if (part === '{file}') {
         pattern += '([^/]+)';
         groups.push('file');
@@ -118,7 +168,12 @@ export class KeyLayout {
     else if (day) time = parseTimestamp(`${day.replaceAll('-', '')}000000`);
     // Repeated placeholders must agree (a {date} and a {timestamp} of different days is not ours).
     if (!time || (stamp && day && formatTimestamp(time).slice(0, 8) !== day.replaceAll('-', ''))) return undefined;
-    return { runKey: formatTimestamp(time), time, file };
+    const seqText = value('timestampSeq') ?? value('dateSeq');
+    if (stamp && day && value('timestampSeq') !== value('dateSeq')) return undefined;
+    const seq = seqText === undefined ? 1 : Number(seqText);
+    if (!Number.isSafeInteger(seq) || seq < 1 || (seqText !== undefined && (seq < 2 || String(seq) !== seqText))) return undefined;
+    const slot = { time, seq };
+    return { runKey: formatRunKey(slot), ...slot, file };
   }
 }
 

@@ -27,6 +27,8 @@ export const Manifest = z.object({
   tool_version: z.string(),
   source: z.object({ id: z.string(), type: z.string(), name: z.string().optional() }),
   hostname: z.string(),
+  /** The job file's name: with `hostname`, whose run this is (runs of other jobs under one prefix are left alone). */
+  job: z.string().optional(),
   run_id: z.string(),
   /** YYYYmmddHHMMSS, the run key of the folder. */
   run_key: z.string(),
@@ -41,10 +43,53 @@ export const Manifest = z.object({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
-export async function storeManifest(destination: Destination, key: string, manifest: Manifest, signal: AbortSignal): Promise<number> {
-  const body = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+/**
+ * The mark a run leaves before its first artifact: `<id>.run-<run id>.json` in the run's folder.
+ * A folder with a claim and no final manifest is a run that is still going (its process is
+ * alive) or an interrupted one; never a copy. It also settles which run owns a slot when two
+ * start at once (see run-slot.ts).
+ */
+export const RunClaim = z.object({
+  format: z.literal(MANIFEST_FORMAT),
+  state: z.literal('running'),
+  tool: z.string(),
+  tool_version: z.string(),
+  source: z.object({ id: z.string(), type: z.string() }),
+  hostname: z.string(),
+  job: z.string(),
+  run_id: z.string(),
+  run_key: z.string(),
+  started_at: z.string(),
+  /** The runner's process identity (src/lib/process-identity.ts): tells a live run from a dead one on this host. */
+  process: z.object({ pid: z.number().int(), boot: z.string().optional(), start: z.number().optional(), hostname: z.string() }),
+});
+export type RunClaim = z.infer<typeof RunClaim>;
+
+const CLAIM_PATTERN = /^(.+)\.run-([0-9a-f-]{8,36})\.json$/;
+
+export function claimFileName(sourceId: string, runId: string): string {
+  return `${sourceId}.run-${runId}.json`;
+}
+
+/** Whether a file name in a run folder is a run claim of this source. */
+export function isClaimFile(file: string, sourceId: string): boolean {
+  const m = CLAIM_PATTERN.exec(file);
+  return m !== null && m[1] === sourceId;
+}
+
+export async function storeJson(destination: Destination, key: string, value: unknown, signal: AbortSignal): Promise<number> {
+  const body = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
   const { size } = await destination.put(key, Readable.from([body]), { signal });
   return size;
+}
+
+export async function readClaim(destination: Destination, key: string): Promise<RunClaim> {
+  const stream = await destination.get(key);
+  return RunClaim.parse(JSON.parse(await text(stream)));
+}
+
+export async function storeManifest(destination: Destination, key: string, manifest: Manifest, signal: AbortSignal): Promise<number> {
+  return storeJson(destination, key, manifest, signal);
 }
 
 export async function readManifest(destination: Destination, key: string): Promise<Manifest> {

@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';
 import type { Destination } from '../destinations/types.js';
-import { UsageError, describeError } from '../errors.js';
+import { PipelineError, UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { KeyLayout, parseTimestamp } from './keys.js';
+import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readBack, plainFileName, type Decryption } from './read-back.js';
-import { listRuns, isWhole, type StoredRun } from './retention.js';
+import { dataObjects, fileOf, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
 import { spawnProgram } from './process.js';
 import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
 import { feedAndDrain } from './streams.js';
@@ -57,26 +57,46 @@ function vzdumpGuestSource(job: Job, id: string): LoadedSource | undefined {
 export interface RunFile {
   key: string;
   file: string;
+  /** The size the manifest records (legacy runs: the listed size). */
   size: number;
+  /** The size the destination lists for the object: a difference is caught before a byte is read. */
+  storedSize?: number;
   sha256?: string;
 }
 
 /** The data files of a run, from its manifest when it has one. */
 export async function runFiles(d: OpenedDestination, sourceId: string, run: StoredRun): Promise<{ files: RunFile[]; manifest?: Manifest }> {
+  const listed = new Map(run.objects.map((o) => [fileOf(o.key), o]));
   if (run.manifestKey) {
-    const manifest = await readManifest(d.destination, run.manifestKey);
-    const byFile = new Map(run.objects.map((o) => [o.key.split('/').pop()!, o]));
-    const files = manifest.files.map((f) => ({ key: byFile.get(f.file)?.key ?? d.layout.objectKey(sourceId, run.time, f.file), file: f.file, size: f.size, sha256: f.sha256 }));
+    const manifest = run.manifest ?? (await readManifest(d.destination, run.manifestKey));
+    const files = manifest.files.map((f) => {
+      const object = listed.get(f.file);
+      return { key: object?.key ?? d.layout.objectKey(sourceId, run, f.file), file: f.file, size: f.size, storedSize: object?.size, sha256: f.sha256 };
+    });
     return { files, manifest };
   }
-  return { files: run.objects.map((o) => ({ key: o.key, file: o.key.split('/').pop()!, size: o.size })) };
+  return { files: dataObjects(run).map((o) => ({ key: o.key, file: fileOf(o.key), size: o.size, storedSize: o.size })) };
 }
 
-export async function pickRun(d: OpenedDestination, sourceId: string, which: string): Promise<StoredRun | undefined> {
-  const runs = await listRuns(d.destination, d.layout, sourceId);
-  if (which === 'latest') return runs.find(isWhole);
-  if (!parseTimestamp(which)) throw new UsageError(`--run takes "latest" or a run timestamp YYYYmmddHHMMSS, not "${which}"`);
-  return runs.find((r) => r.runKey === which);
+export function jobOwner(job: Job): RunOwner {
+  return { hostname: job.info.hostname, job: job.info.name };
+}
+
+export interface PickedRun {
+  run?: StoredRun;
+  /** Why this run, in words: "the newest complete run; newer: 20261129... is incomplete (...)". */
+  why: string;
+  /** Runs of this job newer than the one picked (not whole, or in progress). */
+  newer: StoredRun[];
+}
+
+/** `latest`: the newest whole run of this job; a run key: that run, whatever its state. */
+export async function pickRun(d: OpenedDestination, sourceId: string, which: string, owner: RunOwner): Promise<PickedRun> {
+  if (which !== 'latest' && !parseRunKey(which)) throw new UsageError(`--run takes "latest" or a run key as \`backup list\` shows it (YYYYmmddHHMMSS, or YYYYmmddHHMMSS-N), not "${which}"`);
+  const runs = await listRuns(d.destination, d.layout, sourceId, owner);
+  if (which === 'latest') return newestWholeRun(runs);
+  const run = runs.find((r) => r.runKey === which);
+  return { run, why: run ? `run ${which} as asked (${run.state}${run.note ? `: ${run.note}` : ''})` : `no run ${which}`, newer: [] };
 }
 
 export interface RestoreOptions {
@@ -137,14 +157,20 @@ async function restoreFromFirst(
 ): Promise<{ run: string; destination: string; files: string[] }> {
   for (const d of opened) {
     try {
-      const run = await pickRun(d, source.options.id, options.run);
+      const { run, why } = await pickRun(d, source.options.id, options.run, jobOwner(job));
       if (!run) {
-        problems.push(`${d.loaded.options.id}: no ${options.run === 'latest' ? 'complete run' : `run ${options.run}`} of ${source.options.id}`);
+        problems.push(`${d.loaded.options.id}: ${why}`);
         continue;
       }
-      if (run.state === 'incomplete') logger.warn(`run ${run.runKey} is incomplete (some artifact failed); restoring what it has`);
+      if (run.state !== 'complete' && run.state !== 'legacy') logger.warn(`run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}; restoring the files it has`);
       const files = selectArtifacts((await runFiles(d, source.options.id, run)).files, source.options.id, options);
+      // Said on stderr whatever the log level: the operator must know which copy came back.
+      process.stderr.write(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${why}\n`);
       logger.info(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${files.map((f) => f.file).join(', ')}`);
+      // A file whose stored size already differs from its manifest is refused before a byte is read.
+      for (const f of files) {
+        if (f.storedSize !== undefined && f.storedSize !== f.size) throw new PipelineError(`${f.key}: stored size ${f.storedSize} differs from the manifest's ${f.size}: the stored file is damaged`, { plugin: d.loaded.options.id });
+      }
       const written: string[] = [];
       for (const f of files) {
         const expected = f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined;
@@ -170,7 +196,8 @@ async function restoreFromFirst(
       logger.warn(`restore from ${d.loaded.options.id} failed: ${describeError(error)}`);
     }
   }
-  throw new UsageError(`nothing restored: ${problems.join('; ')}`);
+  // No whole run, or every copy failed its checks: a data failure (exit 1), not a usage error.
+  throw new PipelineError(`nothing restored: ${problems.join('; ')}`);
 }
 
 /** `--artifact` picks one dump; loading into a database needs exactly one. */

@@ -11,18 +11,17 @@ import type { Destination } from '../destinations/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateContext } from '../plugin.js';
-import type { DestinationReport, RunReport, SourceReport } from '../report.js';
+import type { RunReport, SourceReport } from '../report.js';
 import type { Source, SourceContext } from '../sources/types.js';
-import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { TOOL_VERSION } from '../version.js';
 import { describeEncryption, loadRecipients, type Encryption } from './encrypt.js';
 import { KeyLayout, formatTimestamp } from './keys.js';
-import { MANIFEST_FORMAT, storeManifest, type ManifestFile } from './manifest.js';
 import { NotificationDispatcher } from './notify.js';
-import { applyRetention, type RetentionPolicy } from './retention.js';
 import { runAfterHooks, runBeforeHooks, runOutcome, type HookScope } from './hooks.js';
 import { VZDUMP_SOURCE_TYPE } from '../sources/vzdump/schema.js';
 import { MAX_LOG_TAIL_LINES, totalStoredBytes } from '../report.js';
-import { storeArtifact, type ArtifactProgress } from './store-artifact.js';
+import type { ArtifactProgress } from './store-artifact.js';
+import { dryRunSource, storeSource } from './store-source.js';
 
 export interface RunOptions {
   logger: Logger;
@@ -95,10 +94,6 @@ export async function createDestinations(job: Job, ctx: CreateContext): Promise<
     }
   }
   return ready;
-}
-
-function retentionPolicy(d: LoadedDestination): RetentionPolicy {
-  return { copies: d.options.retention_copies, days: d.options.retention_days };
 }
 
 export async function runJob(job: Job, options: RunOptions): Promise<RunReport> {
@@ -192,9 +187,9 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
     source = await loaded.plugin.create(o as never, { job: job.info, logger: log });
 
     if (run.dryRun) {
-      await dryRunSource(source, sourceCtx(tmpdir), destinations, o.id, report, log);
+      await dryRunSource(source, sourceCtx(tmpdir), destinations, { o, report, log, run });
     } else {
-      await storeSource(source, sourceCtx(tmpdir), destinations, { o, encryption, run, report, log, failDestination });
+      await storeSource(source, sourceCtx(tmpdir), destinations, { o, sourceType: loaded.plugin.type, encryption, run, report, log, failDestination });
     }
   } catch (error) {
     report.error = describeError(error, { layer: 'source', plugin: o.id });
@@ -236,144 +231,4 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
     await run.notifier.emit(report.status === 'failure' ? { kind: 'failure', source: report, run: run.report } : { kind: 'success', source: report, run: run.report });
   }
   return report;
-}
-
-interface StoreContext {
-  o: LoadedSource['options'];
-  encryption: Encryption;
-  run: SourceRunContext;
-  report: SourceReport;
-  log: Logger;
-  failDestination: (id: string, error: unknown) => void;
-}
-
-async function storeSource(source: Source, ctx: SourceContext, destinations: ReadyDestination[], s: StoreContext): Promise<void> {
-  const { o, report, log, run } = s;
-  const files: ManifestFile[] = [];
-  const usable = () => destinations.filter((d) => d.destination && report.destinations.find((r) => r.id === d.loaded.options.id)!.status !== 'failure');
-  if (usable().length === 0) throw new Error('no destination is usable');
-
-  let artifactFailure: unknown;
-  for await (const artifact of source.open(ctx)) {
-    const targets = usable();
-    if (targets.length === 0) {
-      artifact.stream.destroy();
-      await artifact.done.catch(() => undefined);
-      break;
-    }
-    log.info({ artifact: artifact.name }, `dumping ${artifact.name}`);
-    const stored = await storeArtifact(
-      artifact,
-      {
-        sourceId: o.id,
-        compression: o.compression ?? 'zstd',
-        compressionLevel: o.compression_level,
-        encryption: s.encryption,
-        signal: ctx.signal,
-        onProgress: run.onProgress,
-      },
-      (file) =>
-        targets.map((d) => ({
-          id: d.loaded.options.id,
-          destination: d.destination!,
-          key: d.layout.objectKey(o.id, run.started, file),
-          rateLimit: d.loaded.options.upload_rate_limit,
-        })),
-    );
-    report.warnings.push(...stored.warnings);
-    for (const w of stored.warnings) log.warn(w);
-    if (stored.error !== undefined) {
-      artifactFailure = stored.error;
-      break;
-    }
-    report.artifacts.push({ name: stored.name, file: stored.file, rawBytes: stored.rawBytes, storedBytes: stored.bytes, sha256: stored.sha256, seconds: stored.dumpSeconds });
-    files.push({ file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes });
-    for (const branch of stored.branches) {
-      const r = report.destinations.find((x) => x.id === branch.id)!;
-      if (branch.ok) {
-        const target = targets.find((t) => t.loaded.options.id === branch.id)!;
-        r.keys.push(target.layout.objectKey(o.id, run.started, stored.file));
-        r.storedBytes += branch.size;
-        r.uploadSeconds += branch.seconds;
-        if (branch.size !== stored.bytes) s.failDestination(branch.id, new Error(`stored ${branch.size} bytes of ${stored.bytes}`));
-      } else s.failDestination(branch.id, branch.error);
-    }
-    const mb = stored.bytes / 1048576;
-    log.info({ artifact: stored.file, bytes: stored.bytes, seconds: Number(stored.dumpSeconds.toFixed(2)) }, `stored ${stored.file} (${mb.toFixed(1)} MiB, ${(mb / Math.max(stored.dumpSeconds, 0.001)).toFixed(1)} MiB/s)`);
-  }
-
-  const complete = artifactFailure === undefined;
-  if (!complete) {
-    report.error = describeError(artifactFailure, { layer: 'source', plugin: o.id });
-    log.error(`source ${o.id} failed, nothing of this artifact was stored: ${report.error}`);
-    for (const r of report.destinations) if (r.status === 'success' && r.keys.length === 0) r.status = 'skipped';
-  }
-  if (complete && files.length === 0) throw new Error('the source produced no artifact');
-
-  // Manifest last, then retention, on every destination that stored the whole run.
-  for (const d of destinations) {
-    const r = report.destinations.find((x) => x.id === d.loaded.options.id)!;
-    if (!d.destination || r.status === 'failure' || r.keys.length === 0) continue;
-    try {
-      const manifestKey = d.layout.manifestKey(o.id, run.started);
-      await storeManifest(
-        d.destination,
-        manifestKey,
-        {
-          format: MANIFEST_FORMAT,
-          tool: TOOL_NAME,
-          tool_version: TOOL_VERSION,
-          source: { id: o.id, type: report.type, name: o.name },
-          hostname: run.report.hostname,
-          run_id: run.report.runId,
-          run_key: report.runKey,
-          started_at: report.startedAt,
-          finished_at: new Date().toISOString(),
-          complete,
-          compression: o.compression ?? 'zstd',
-          encryption: report.encryption,
-          files,
-          warnings: report.warnings,
-        },
-        ctx.signal,
-      );
-      r.keys.push(manifestKey);
-    } catch (error) {
-      s.failDestination(r.id, error);
-      continue;
-    }
-    if (complete) r.retention = await prune(d, o.id, report.runKey, false, log);
-  }
-}
-
-async function prune(d: ReadyDestination, sourceId: string, protectRunKey: string | undefined, dryRun: boolean, log: Logger) {
-  const policy = retentionPolicy(d.loaded);
-  if (policy.copies === undefined && policy.days === undefined) return undefined;
-  const retention = await applyRetention(d.destination!, d.layout, sourceId, policy, {
-    protectRunKeys: protectRunKey ? [protectRunKey] : [],
-    dryRun,
-    onRemove: (stored, reason) =>
-      log.info({ destination: d.loaded.options.id }, `${dryRun ? 'would remove' : 'removing'} run ${stored.runKey} of ${sourceId} on ${d.loaded.options.id}: ${reason}`),
-  });
-  if (retention.error) log.warn({ destination: d.loaded.options.id }, `retention on ${d.loaded.options.id} failed: ${retention.error}`);
-  return retention;
-}
-
-async function dryRunSource(source: Source, ctx: SourceContext, destinations: ReadyDestination[], sourceId: string, report: SourceReport, log: Logger): Promise<void> {
-  if (source.check) {
-    await source.check(ctx);
-    log.info(`source ${sourceId}: reachable`);
-  }
-  for (const d of destinations) {
-    const r: DestinationReport = report.destinations.find((x) => x.id === d.loaded.options.id)!;
-    if (!d.destination) continue;
-    try {
-      await d.destination.check?.();
-      r.retention = await prune(d, sourceId, undefined, true, log);
-      r.status = 'skipped';
-    } catch (error) {
-      r.status = 'failure';
-      r.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
-    }
-  }
 }

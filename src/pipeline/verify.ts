@@ -12,12 +12,14 @@ import { spawnProgram } from './process.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
 import { readBack, plainFileName } from './read-back.js';
-import { decryptionFor, findSource, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
+import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
 
 export interface VerifyResult {
   source: string;
   destination: string;
   run?: string;
+  /** Which run was checked and why (newer runs skipped and their state). */
+  why?: string;
   ok: boolean;
   files: { file: string; plainBytes: number; ok: boolean; error?: string }[];
   error?: string;
@@ -25,7 +27,7 @@ export interface VerifyResult {
 
 export async function verify(
   job: Job,
-  options: { source?: string; destination?: string } & Pick<RestoreOptions, 'identity' | 'identityPassphrase'>,
+  options: { source?: string; destination?: string; run?: string } & Pick<RestoreOptions, 'identity' | 'identityPassphrase'>,
   logger: Logger,
 ): Promise<VerifyResult[]> {
   const sources = options.source ? [findSource(job, options.source)] : job.sources;
@@ -37,12 +39,19 @@ export async function verify(
       const result: VerifyResult = { source: source.options.id, destination: d.loaded.options.id, ok: false, files: [] };
       results.push(result);
       try {
-        const run = await pickRun(d, source.options.id, 'latest');
+        const { run, why, newer } = await pickRun(d, source.options.id, options.run ?? 'latest', jobOwner(job));
+        result.why = why;
         if (!run) {
-          result.error = 'no complete run stored';
+          result.error = why;
           continue;
         }
         result.run = run.runKey;
+        // The newest run of this job must be whole: an interrupted or damaged newest run fails
+        // verify even though an older whole run checks out (a run in progress does not).
+        const notWhole = run.state !== 'complete' && run.state !== 'legacy';
+        const broken = newer.filter((r) => r.state !== 'running');
+        if (notWhole) result.error = `run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}`;
+        else if (broken.length) result.error = `the newest run is not whole: ${broken.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ')}`;
         const { files, manifest } = await runFiles(d, source.options.id, run);
         if (!manifest) logger.warn(`${source.options.id} run ${run.runKey} on ${d.loaded.options.id} has no manifest (original tool): content checked, hashes not`);
         for (const f of files) {
@@ -56,7 +65,7 @@ export async function verify(
             entry.error = describeError(error);
           }
         }
-        result.ok = result.files.length > 0 && result.files.every((f) => f.ok);
+        result.ok = result.error === undefined && result.files.length > 0 && result.files.every((f) => f.ok);
       } catch (error) {
         result.error = describeError(error);
       }

@@ -22,6 +22,7 @@
 import type { Job, LoadedSource } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { parseRunKey } from '../pipeline/keys.js';
 import { readManifest, storeManifest } from '../pipeline/manifest.js';
 import { NotificationDispatcher } from '../pipeline/notify.js';
 import { createDestinations, finishReport, newRunReport, resolveEncryption, runSource, type ReadyDestination } from '../pipeline/run.js';
@@ -297,13 +298,15 @@ export class VzdumpHook {
     const destinations = await createDestinations(job, { job: job.info, logger });
     try {
       const targets = destinations.filter((d) => d.destination && report.destinations.some((r) => r.id === d.loaded.options.id && r.status === 'success' && r.keys.length > 0));
+      // The archive's run took a slot on each destination (a later slot if the first was taken): the log goes beside it.
+      const slotOn = (d: ReadyDestination) => parseRunKey(report.destinations.find((r) => r.id === d.loaded.options.id)?.runKey ?? '') ?? { time: d.layout.slotTime(started), seq: 1 };
       if (targets.length === 0) return undefined;
       const encryption = await resolveEncryption(loaded, logger);
       const artifact = await fileArtifact(id, `${id}.log`, logfile, false);
       const stored = await storeArtifact(
         artifact,
         { sourceId: id, compression: loaded.options.compression ?? 'zstd', compressionLevel: loaded.options.compression_level, encryption, signal },
-        (file) => targets.map((d) => ({ id: d.loaded.options.id, destination: d.destination!, key: d.layout.objectKey(id, started, file) })),
+        (file) => targets.map((d) => ({ id: d.loaded.options.id, destination: d.destination!, key: d.layout.objectKey(id, slotOn(d), file) })),
       );
       if (stored.error !== undefined) return `log ${logfile} not stored: ${describeError(stored.error)}`;
       const problems: string[] = [];
@@ -315,12 +318,12 @@ export class VzdumpHook {
         }
         try {
           // The manifest lists every file of the run: add the log and store it again (atomically).
-          const manifestKey = d.layout.manifestKey(id, started);
+          const manifestKey = d.layout.manifestKey(id, slotOn(d));
           const manifest = await readManifest(d.destination!, manifestKey);
           manifest.files = [...manifest.files.filter((f) => f.file !== stored.file), { file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes }];
           await storeManifest(d.destination!, manifestKey, manifest, signal);
           const r = report.destinations.find((x) => x.id === branch.id)!;
-          r.keys.push(d.layout.objectKey(id, started, stored.file));
+          r.keys.push(d.layout.objectKey(id, slotOn(d), stored.file));
           r.storedBytes += branch.size;
         } catch (error) {
           problems.push(`${branch.id}: manifest not updated: ${describeError(error)}`);

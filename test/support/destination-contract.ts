@@ -267,8 +267,9 @@ export function describeDestinationContract(name: string, makeSubject: () => Pro
       const now = new Date('2026-06-30T12:00:00Z');
       const days = [1, 2, 3, 10, 20, 40];
       for (const age of days) {
-        const time = new Date(now.getTime() - age * 86_400_000);
-        await put(d, layout.objectKey('db', time, 'db.sql.zst.gpg'), `dump ${age}`);
+        const time = { time: new Date(now.getTime() - age * 86_400_000), seq: 1 };
+        const body = `dump ${age}`;
+        await put(d, layout.objectKey('db', time, 'db.sql.zst.gpg'), body);
         await storeManifest(
           d,
           layout.manifestKey('db', time),
@@ -280,25 +281,25 @@ export function describeDestinationContract(name: string, makeSubject: () => Pro
             hostname: 'host',
             run_id: `r${age}`,
             run_key: '',
-            started_at: time.toISOString(),
-            finished_at: time.toISOString(),
+            started_at: time.time.toISOString(),
+            finished_at: time.time.toISOString(),
             complete: true,
             compression: 'zstd',
             encryption: 'openpgp-passphrase',
-            files: [],
+            files: [{ file: 'db.sql.zst.gpg', name: 'db.sql', size: Buffer.byteLength(body), sha256: createHash('sha256').update(body).digest('hex') }],
             warnings: [],
           },
           new AbortController().signal,
         );
       }
       // A neighbouring source whose id starts the same must never be touched.
-      await put(d, layout.objectKey('db-old', new Date('2020-01-01T00:00:00Z'), 'db-old.sql.gpg'), 'other');
+      await put(d, layout.objectKey('db-old', { time: new Date('2020-01-01T00:00:00Z'), seq: 1 }, 'db-old.sql.gpg'), 'other');
 
-      const report = await applyRetention(d, layout, 'db', { copies: 4, days: 15 }, { now });
+      const report = await applyRetention(d, layout, 'db', { copies: 4, days: 15 }, { now, owner: { hostname: 'host' } });
       expect(report.error).toBeUndefined();
       // copies=4 keeps ages 1,2,3,10; days=15 removes 20 and 40 anyway.
       expect(report.deleted.sort()).toEqual(
-        [20, 40].map((age) => layout.parse(layout.objectKey('db', new Date(now.getTime() - age * 86_400_000), 'x'), 'db')!.runKey).sort(),
+        [20, 40].map((age) => layout.parse(layout.objectKey('db', { time: new Date(now.getTime() - age * 86_400_000), seq: 1 }, 'x'), 'db')!.runKey).sort(),
       );
       const left = await listKeys(d, `${run}/db/`);
       expect(left).toHaveLength(8);

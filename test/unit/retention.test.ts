@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KeyLayout } from '../../src/pipeline/keys.js';
-import { classifyLegacy, planRetention, type StoredRun } from '../../src/pipeline/retention.js';
+import { KeyLayout, formatRunKey, parseRunKey } from '../../src/pipeline/keys.js';
+import { planRetention, type StoredRun } from '../../src/pipeline/retention.js';
 
 const NOW = new Date('2026-06-30T12:00:00Z');
 const DAY = 86_400_000;
@@ -8,7 +8,7 @@ const DAY = 86_400_000;
 function run(ageDays: number, state: StoredRun['state'] = 'complete'): StoredRun {
   const time = new Date(NOW.getTime() - ageDays * DAY);
   const runKey = time.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-  return { runKey, time, objects: [{ key: `db/${runKey}/db.sql.gpg`, size: 1 }], manifestKey: state === 'legacy' ? undefined : `db/${runKey}/db.manifest.json`, state };
+  return { runKey, time, seq: 1, objects: [{ key: `db/${runKey}/db.sql.gpg`, size: 1 }], claimKeys: [], manifestKey: state === 'legacy' ? undefined : `db/${runKey}/db.manifest.json`, state };
 }
 
 const removed = (runs: StoredRun[], policy: Parameters<typeof planRetention>[1], protect: string[] = []) =>
@@ -57,20 +57,9 @@ describe('planRetention', () => {
   });
 });
 
-describe('classifyLegacy', () => {
-  it('treats manifest-less runs older than every manifest run as legacy, newer ones as incomplete', () => {
-    const newer = { ...run(1, 'incomplete'), manifestKey: undefined };
-    const withManifest = run(5);
-    const older = { ...run(10, 'incomplete'), manifestKey: undefined };
-    const runs = [newer, withManifest, older];
-    classifyLegacy(runs);
-    expect(runs.map((r) => r.state)).toEqual(['incomplete', 'complete', 'legacy']);
-  });
-});
-
 describe('KeyLayout', () => {
   const layout = new KeyLayout(undefined, 'web1');
-  const t = new Date('2026-03-04T05:06:07Z');
+  const t = { time: new Date('2026-03-04T05:06:07Z'), seq: 1 };
 
   it('defaults to the original layout {id}/{timestamp}/{file}', () => {
     expect(layout.objectKey('db', t, 'db.sql.zst.gpg')).toBe('db/20260304050607/db.sql.zst.gpg');
@@ -89,7 +78,7 @@ describe('KeyLayout', () => {
 
   it('supports the README form /{hostname}/{yyyy-mm-dd}/{file}, telling sources apart by file name', () => {
     const dated = new KeyLayout('/{hostname}/{yyyy-mm-dd}/{file}', 'web1');
-    expect(dated.objectKey('db', t, 'db.sql.gpg')).toBe('web1/2026-03-04/db.sql.gpg');
+    expect(dated.objectKey('db', { time: dated.slotTime(t.time), seq: 1 }, 'db.sql.gpg')).toBe('web1/2026-03-04/db.sql.gpg');
     expect(dated.listPrefix('db')).toBe('web1/');
     expect(dated.parse('web1/2026-03-04/db.sql.gpg', 'db')).toMatchObject({ runKey: '20260304000000' });
     expect(dated.parse('web1/2026-03-04/dbx.sql.gpg', 'db')).toBeUndefined();
@@ -100,5 +89,20 @@ describe('KeyLayout', () => {
     expect(() => new KeyLayout('{id}/{file}', 'h')).toThrow(/needs \{timestamp\} or \{date\}/);
     expect(() => new KeyLayout('{id}/{timestamp}', 'h')).toThrow(/must end with \{file\}/);
     expect(() => new KeyLayout('{id}/{when}/{file}', 'h')).toThrow(/unknown placeholder \{when\}/);
+    expect(() => new KeyLayout('{id}/../{timestamp}/{file}', 'h')).toThrow(/"\.\."/);
+  });
+
+  it('gives a later run in the same slot a suffix on every time placeholder, and parses it back', () => {
+    const dated = new KeyLayout('{hostname}/{date}/{file}', 'web1');
+    const second = { time: dated.slotTime(t.time), seq: 2 };
+    expect(dated.objectKey('db', second, 'db.sql.gpg')).toBe('web1/2026-03-04-2/db.sql.gpg');
+    expect(dated.runPrefix('db', second)).toBe('web1/2026-03-04-2/');
+    expect(dated.parse('web1/2026-03-04-2/db.sql.gpg', 'db')).toMatchObject({ runKey: '20260304000000-2', seq: 2 });
+    expect(dated.parse('web1/2026-03-04-1/db.sql.gpg', 'db')).toBeUndefined();
+    expect(dated.parse('web1/2026-03-04-02/db.sql.gpg', 'db')).toBeUndefined();
+    expect(layout.objectKey('db', { ...t, seq: 3 }, 'db.tar.gpg')).toBe('db/20260304050607-3/db.tar.gpg');
+    expect(layout.parse('db/20260304050607-3/db.tar.gpg', 'db')).toMatchObject({ runKey: '20260304050607-3', seq: 3 });
+    expect(parseRunKey('20260304050607-3')).toEqual({ time: t.time, seq: 3 });
+    expect(formatRunKey({ time: t.time, seq: 1 })).toBe('20260304050607');
   });
 });
