@@ -38,6 +38,19 @@ function counter(): { transform: Transform; bytes: () => number } {
   return { transform, bytes: () => bytes };
 }
 
+/**
+ * Settles when both the feeding of a program's stdin and the program are done. A program that
+ * died breaks its stdin too (EPIPE): its own exit is the cause, so it is the error reported.
+ */
+function feedingAndProgram(feeding: Promise<void>, program: Promise<void>): Promise<void> {
+  const done = Promise.allSettled([program, feeding]).then((results) => {
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  done.catch(() => undefined);
+  return done;
+}
+
 export interface CompressOptions {
   method: Compression;
   level?: number;
@@ -91,9 +104,7 @@ export function compressStream(input: Readable, options: CompressOptions): Compr
     zstd.child.kill('SIGTERM');
     throw error;
   });
-  const done = Promise.all([feeding, zstd.done]).then(() => undefined);
-  done.catch(() => undefined);
-  return { stream: stdoutOf(zstd), done, rawBytes: count.bytes };
+  return { stream: stdoutOf(zstd), done: feedingAndProgram(feeding, zstd.done), rawBytes: count.bytes };
 }
 
 /** The reverse, for restore and verify. */
@@ -113,9 +124,7 @@ export function decompressStream(input: Readable, method: Compression, plugin: s
     zstd.child.kill('SIGTERM');
     throw error;
   });
-  const done = Promise.all([feeding, zstd.done]).then(() => undefined);
-  done.catch(() => undefined);
-  return { stream: stdoutOf(zstd), done, rawBytes: () => undefined };
+  return { stream: stdoutOf(zstd), done: feedingAndProgram(feeding, zstd.done), rawBytes: () => undefined };
 }
 
 /** Compression recorded by a stored file's name: `x.tar.zst.gpg` → zstd. */

@@ -106,7 +106,8 @@ export async function fanOut(
     abortAll(error);
   } finally {
     signal.removeEventListener('abort', onAbort);
-    if (alive().length === 0 && streamError === undefined) input.destroy();
+    // Stopped reading early: the producer must see it (storeArtifact then stops the programs).
+    if (alive().length === 0 || streamError !== undefined) input.destroy();
   }
 
   if (streamError === undefined) for (const b of alive()) b.stream.end();

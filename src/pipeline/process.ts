@@ -38,6 +38,32 @@ export function notFoundMessage(command: string): string {
 
 const STDERR_TAIL_BYTES = 4096;
 
+/** How long a program asked to stop (SIGTERM) may take before it is killed (SIGKILL). */
+export const KILL_GRACE_MS = 3000;
+
+/**
+ * Programs' exits in the order they happened (the 'exit' event, not 'close', which waits for
+ * the pipes to drain). When zstd dies, tar fails next with "Connection reset by peer": the
+ * first exit is the cause, the later ones are consequences.
+ */
+let exitCount = 0;
+const exitOrder = new WeakMap<object, number>();
+
+/** The position of the program's exit among all exits, for an error a program's `done` rejected with. */
+export function exitOrderOf(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? exitOrder.get(error) : undefined;
+}
+
+/**
+ * Whether a program failed because the program reading its output went away (SIGPIPE, EPIPE,
+ * or a reset socket pair): a consequence, never the cause, even when both exits reach Node in
+ * one batch (libuv then reports them in spawn order, the writer first).
+ */
+export function lostItsReader(error: unknown): boolean {
+  if (!(error instanceof BackupError)) return false;
+  return error.signal === 'SIGPIPE' || /Broken pipe|Connection reset by peer|EPIPE/i.test(error.stderrTail ?? '');
+}
+
 export interface ExitPolicy {
   /** Exit codes that are success with a warning (tar's 1: "file changed as we read it"). */
   warnOn?: readonly number[];
@@ -86,29 +112,82 @@ export function spawnProgram(command: string, args: readonly string[], options: 
   const warnings: string[] = [];
   const stderrTail = () => redact(tail.trim());
 
-  const onAbort = () => child.kill('SIGTERM');
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // Stop on abort: SIGTERM, then SIGKILL if the program has not exited after a grace period.
+  let killTimer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    child.kill('SIGTERM');
+    killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+  };
+  if (options.signal?.aborted) queueMicrotask(onAbort);
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  let exitSeq: number | undefined;
+  const exited = () => {
+    exitSeq ??= ++exitCount;
+    clearTimeout(killTimer);
+    options.signal?.removeEventListener('abort', onAbort);
+  };
+  child.once('exit', exited);
 
   const done = new Promise<void>((resolve, reject) => {
+    const fail = (error: BackupError) => {
+      exitOrder.set(error, exitSeq!);
+      reject(error);
+    };
     child.once('error', (error: NodeJS.ErrnoException) => {
-      options.signal?.removeEventListener('abort', onAbort);
+      exited();
       const message = error.code === 'ENOENT' ? notFoundMessage(command) : `${label} could not start: ${error.message}`;
-      reject(makeError(layer, message, { plugin: options.plugin, cause: error }));
+      fail(makeError(layer, message, { plugin: options.plugin, cause: error }));
     });
     child.once('close', (code, signal) => {
-      options.signal?.removeEventListener('abort', onAbort);
+      exited();
       if (code === 0) return resolve();
       if (code !== null && options.warnOn?.includes(code)) {
         warnings.push(`${label} exited ${code}: ${stderrTail().split('\n').slice(-3).join(' | ') || 'no message'}`);
         return resolve();
       }
       const how = signal ? `was killed by ${signal}` : `exited ${code}`;
-      reject(makeError(layer, `${label} ${how}`, { plugin: options.plugin, exitCode: code, signal, stderrTail: stderrTail() }));
+      fail(makeError(layer, `${label} ${how}`, { plugin: options.plugin, exitCode: code, signal, stderrTail: stderrTail() }));
     });
   });
   // The rejection is handled by whoever awaits `done`; avoid an unhandled rejection before that.
   done.catch(() => undefined);
   return { child, done, warnings, stderrTail };
+}
+
+export interface Reaped {
+  /** The failure of the program that exited first (its `done` rejection), if any failed. */
+  first?: unknown;
+  /** How many were still running at the deadline. */
+  pending: number;
+}
+
+/**
+ * Waits for programs' `done` promises to settle, at most `timeoutMs`, and picks the cause: the
+ * failure that came first in exit order, not counting programs that only lost their reader.
+ * Without `timeoutMs`, waits for all of them.
+ */
+export async function reapPrograms(dones: readonly Promise<unknown>[], timeoutMs?: number): Promise<Reaped> {
+  const failures: { error: unknown; order: number }[] = [];
+  let settled = 0;
+  // A failure that is not a program's exit ranks after every program exit, in settle order;
+  // a program that only lost its reader ranks after all of those.
+  const NOT_AN_EXIT = 1e12;
+  const CONSEQUENCE = 2e12;
+  const watched = dones.map((d) =>
+    d.then(
+      () => void settled++,
+      (error: unknown) => {
+        failures.push({ error, order: (lostItsReader(error) ? CONSEQUENCE : 0) + (exitOrderOf(error) ?? NOT_AN_EXIT + settled) });
+        settled++;
+      },
+    ),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = timeoutMs === undefined ? [] : [new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))];
+  await Promise.race([Promise.all(watched), ...deadline]);
+  clearTimeout(timer);
+  failures.sort((a, b) => a.order - b.order);
+  return { first: failures[0]?.error, pending: dones.length - settled };
 }
 
 /** The child's stdout as a Readable; throws if it was not piped. */

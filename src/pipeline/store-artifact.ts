@@ -11,10 +11,13 @@ import type { Artifact } from '../sources/types.js';
 import { COMPRESSION_SUFFIX, compressStream } from './compress.js';
 import { ENCRYPTION_SUFFIX, type Encryption } from './encrypt.js';
 import { encryptOffThread } from './encrypt-thread.js';
-import { fanOut, type BranchResult } from './fanout.js';
+import { fanOut, type BranchResult, type FanOutResult } from './fanout.js';
+import { KILL_GRACE_MS, reapPrograms } from './process.js';
 import { coalesce, pipeThrough, throttle } from './streams.js';
 
 const ENCRYPT_CHUNK_BYTES = 1 << 20;
+/** How long stopped programs may take to exit (they get SIGKILL after the grace period). */
+const REAP_TIMEOUT_MS = KILL_GRACE_MS + 5000;
 
 export interface ArtifactTarget {
   id: string;
@@ -30,6 +33,11 @@ export interface ArtifactSettings {
   compressionLevel?: number;
   encryption: Encryption;
   signal: AbortSignal;
+  /**
+   * Stops the source's own programs (the dumper): called when this artifact cannot go on.
+   * It must abort the signal the source spawned its programs with.
+   */
+  stopSource?: (reason: unknown) => void;
   /** Called as stored bytes grow (for the live progress line). */
   onProgress?: (progress: ArtifactProgress) => void;
 }
@@ -70,50 +78,68 @@ export async function storeArtifact(
   const targets = targetsFor(file);
   const stage = new AbortController();
   const signal = AbortSignal.any([settings.signal, stage.signal]);
+  const warnings = [...(artifact.warnings ?? [])];
 
   const compressed = compressStream(artifact.stream, { method: compression, level: settings.compressionLevel, plugin: settings.sourceId, signal });
-  // A failure of the dumper or compressor must stop the stream at once, not only at its end.
-  const producers = Promise.all([artifact.done, compressed.done]);
-  producers.catch((error: unknown) => stage.abort(error));
+  const chunked = compressed.stream.pipe(coalesce(ENCRYPT_CHUNK_BYTES));
+  compressed.stream.once('error', (e) => chunked.destroy(e));
+  let encrypted: Readable | undefined;
 
-  let encrypted: Readable;
+  // When the artifact cannot go on, the whole producer chain stops at once: a dumper or a
+  // compressor blocked on a full pipe that nobody reads any more would never exit.
+  const producerDones = [artifact.done, compressed.done];
+  let stopped: { reason: unknown; byProducer: boolean } | undefined;
+  const stop = (reason: unknown, byProducer: boolean) => {
+    if (stopped) return;
+    stopped = { reason, byProducer };
+    stage.abort(reason); // the pipeline's programs (zstd): SIGTERM, then SIGKILL
+    settings.stopSource?.(reason); // the source's own programs (tar, dumpers, ssh commands)
+    for (const stream of [artifact.stream, compressed.stream, chunked, encrypted]) stream?.destroy();
+  };
+  // A failure of the dumper or compressor stops the stream at once, not only at its end.
+  // After an interruption, the programs' deaths are its consequence, not the cause.
+  const producers = Promise.all(producerDones);
+  producers.catch((error: unknown) => stop(error, !settings.signal.aborted));
+
+  let result: FanOutResult | undefined;
+  let streamError: unknown;
   try {
-    const chunked = compressed.stream.pipe(coalesce(ENCRYPT_CHUNK_BYTES));
-    compressed.stream.once('error', (e) => chunked.destroy(e));
     encrypted = await encryptOffThread(chunked, settings.encryption, settings.sourceId);
+    result = await fanOut(
+      encrypted,
+      targets.map((t) => ({
+        id: t.id,
+        start: (stream, s) => t.destination.put(t.key, t.rateLimit ? pipeThrough(stream, throttle(t.rateLimit)) : stream, { signal: s }),
+      })),
+      async () => {
+        await producers;
+      },
+      signal,
+      settings.onProgress && ((bytes) => settings.onProgress!({ file, storedBytes: bytes, seconds: (performance.now() - started) / 1000, done: false })),
+    );
+    streamError = result.streamError;
   } catch (error) {
-    stage.abort(error);
-    await producers.catch(() => undefined);
-    return failed(error);
+    streamError = error; // encryption could not start
   }
+  // Stopped reading: failed stream (encryption, interruption, a producer) or no destination left.
+  if (streamError !== undefined || !result?.branches.some((b) => b.ok)) stop(streamError ?? new Error('no destination left'), false);
 
-  const result = await fanOut(
-    encrypted,
-    targets.map((t) => ({
-      id: t.id,
-      start: (stream, s) => t.destination.put(t.key, t.rateLimit ? pipeThrough(stream, throttle(t.rateLimit)) : stream, { signal: s }),
-    })),
-    async () => {
-      await producers;
-    },
-    signal,
-    settings.onProgress && ((bytes) => settings.onProgress!({ file, storedBytes: bytes, seconds: (performance.now() - started) / 1000, done: false })),
-  );
   // Reap the producers whatever happened, so no child outlives the artifact.
-  const producerError = await producers.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  const error = producerError ?? result.streamError;
-  settings.onProgress?.({ file, storedBytes: result.bytes, seconds: (performance.now() - started) / 1000, done: true });
+  const reaped = await reapPrograms(producerDones, stopped ? REAP_TIMEOUT_MS : undefined);
+  if (reaped.pending > 0) warnings.push(`${reaped.pending} program(s) of ${artifact.name} had not exited ${REAP_TIMEOUT_MS / 1000} s after being stopped`);
+  // The producer that failed first names the cause; the others' failures are its consequences.
+  const error = stopped?.byProducer ? (reaped.first ?? stopped.reason) : (streamError ?? (stopped ? undefined : reaped.first));
+  const bytes = result?.bytes ?? 0;
+  settings.onProgress?.({ file, storedBytes: bytes, seconds: (performance.now() - started) / 1000, done: true });
+  const branches = result?.branches ?? targets.map((t) => ({ id: t.id, ok: false, size: 0, error, seconds: 0 }));
   return {
     name: artifact.name,
     file,
-    sha256: result.sha256,
-    bytes: result.bytes,
+    sha256: result?.sha256 ?? '',
+    bytes,
     rawBytes: artifact.rawBytes?.() ?? compressed.rawBytes(),
-    warnings: artifact.warnings ?? [],
-    branches: error === undefined ? result.branches : result.branches.map((b) => ({ ...b, ok: false, error })),
+    warnings,
+    branches: error === undefined ? branches : branches.map((b) => ({ ...b, ok: false, error })),
     error: error === undefined ? undefined : wrap(error),
     dumpSeconds: (performance.now() - started) / 1000,
   };
@@ -121,16 +147,5 @@ export async function storeArtifact(
   function wrap(e: unknown): unknown {
     return e instanceof Error ? e : new PipelineError(describeError(e), { plugin: settings.sourceId });
   }
-  function failed(e: unknown): StoredArtifact {
-    return {
-      name: artifact.name,
-      file,
-      sha256: '',
-      bytes: 0,
-      warnings: artifact.warnings ?? [],
-      branches: targets.map((t) => ({ id: t.id, ok: false, size: 0, error: e, seconds: 0 })),
-      error: wrap(e),
-      dumpSeconds: (performance.now() - started) / 1000,
-    };
-  }
+
 }
