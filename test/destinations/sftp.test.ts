@@ -48,7 +48,8 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
       const sshd = await startSshd();
       const store = join(sshd.dir, 'store');
       mkdirSync(store);
-      return { destination: makeSftp(sshd, { path: store }), cleanup: () => sshd.stop() };
+      const options = { host: sshd.host, port: sshd.port, user: sshd.user, identity_file: sshd.identityFile, known_hosts: sshd.knownHostsFile, path: store };
+      return { destination: makeSftp(sshd, { path: store }), cleanup: () => sshd.stop(), spawn: { type: 'sftp', options } };
     },
     { pagingObjects: 25 },
   );

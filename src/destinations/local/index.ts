@@ -4,16 +4,13 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, access, constants } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DestinationError, ObjectNotFoundError, describeError, describeSystemError, isSystemError } from '../../errors.js';
 import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
 import { LocalOptions } from './schema.js';
+import { finalNameOf, isPartialName, partialNameFor } from '../temp-names.js';
 
-const PARTIAL_MARK = '.partial-';
-/** `.NAME.partial-<hex>`: the temporary file a put writes before renaming it to NAME. */
-const PARTIAL_NAME = /^\.(.+)\.partial-[0-9a-f]+$/;
 
 async function fsyncPath(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -103,7 +100,7 @@ export const localDestination = defineDestination({
           });
           throw fail(`cannot store ${key}: ${writeFailure(error)}`, error);
         });
-        const temp = join(dirname(target), `.${target.split(sep).pop()}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`);
+        const temp = join(dirname(target), partialNameFor(basename(target)));
         try {
           await pipeline(body, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal });
           if (doSync) await fsyncPath(temp);
@@ -118,16 +115,19 @@ export const localDestination = defineDestination({
       },
 
       async *list(prefix) {
+        // An unmounted drive must not read as "no runs stored": a missing root is an error unless
+        // the job lets this destination create it.
+        if (!options.create) await ensureRoot();
         for await (const file of walkFiles(folderOf(prefix))) {
-          if (!file.name.includes(PARTIAL_MARK) && file.key.startsWith(prefix)) yield { key: file.key, size: file.size, lastModified: file.mtime } satisfies StoredObject;
+          if (!isPartialName(file.name) && file.key.startsWith(prefix)) yield { key: file.key, size: file.size, lastModified: file.mtime } satisfies StoredObject;
         }
       },
 
       async *listPartial(prefix) {
         for await (const file of walkFiles(folderOf(prefix))) {
-          const m = PARTIAL_NAME.exec(file.name);
-          if (!m) continue;
-          const key = `${file.key.slice(0, file.key.length - file.name.length)}${m[1]}`;
+          const final = finalNameOf(file.name);
+          if (final === undefined) continue;
+          const key = `${file.key.slice(0, file.key.length - file.name.length)}${final}`;
           if (key.startsWith(prefix)) yield { key, handle: file.key, size: file.size, lastModified: file.mtime } satisfies PartialUpload;
         }
       },
@@ -136,7 +136,7 @@ export const localDestination = defineDestination({
         for (const partial of partials) {
           // The handle is a path relative to the root: only ever a temporary file of ours.
           const path = pathOf(partial.handle);
-          if (!PARTIAL_NAME.test(basename(path))) throw fail(`${partial.handle} is not a partial upload`);
+          if (finalNameOf(basename(path)) === undefined) throw fail(`${partial.handle} is not a partial upload`);
           await unlink(path).catch((error: NodeJS.ErrnoException) => {
             if (error.code !== 'ENOENT') throw fail(`removing the partial upload ${partial.handle} failed: ${error.message}`, error);
           });

@@ -4,7 +4,6 @@
  * rename into place (posix-rename@openssh.com, which replaces atomically, when offered); on
  * error or abort the temporary file is removed. One connection per destination, reused.
  */
-import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -12,11 +11,11 @@ import { pipeline } from 'node:stream/promises';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { DestinationError, ObjectNotFoundError, type BackupErrorOptions } from '../../errors.js';
 import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../sources/ssh/connection.js';
-import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
 import { SftpOptions } from './schema.js';
 import { SftpDownload, SftpUpload, blockSizes } from './transfer.js';
+import { finalNameOf, isPartialName, partialNameFor } from '../temp-names.js';
 
-const PARTIAL_MARK = '.partial-';
 /** An idle connection is closed after this long and reopened on demand. */
 const IDLE_CLOSE_MS = 5000;
 
@@ -176,7 +175,8 @@ export const sftpDestination = defineDestination({
       knownDirs.add(dir);
     }
 
-    async function* walk(sftp: SFTPWrapper, dir: string): AsyncIterable<StoredObject> {
+    /** Every file under `dir`, temporary uploads included, with its key. */
+    async function* walkFiles(sftp: SFTPWrapper, dir: string): AsyncIterable<{ name: string; key: string; attrs: Stats }> {
       let entries;
       try {
         entries = await call<{ filename: string; attrs: Stats }[]>((cb) => sftp.readdir(dir, cb));
@@ -187,11 +187,34 @@ export const sftpDestination = defineDestination({
       for (const entry of entries) {
         if (entry.filename === '.' || entry.filename === '..') continue;
         const full = dir === '.' ? entry.filename : `${dir}/${entry.filename}`;
-        if (entry.attrs.isDirectory()) yield* walk(sftp, full);
-        else if (entry.attrs.isFile() && !entry.filename.includes(PARTIAL_MARK)) {
-          const key = root === '.' ? full : full.slice(root.length + 1);
-          yield { key, size: entry.attrs.size, lastModified: new Date(entry.attrs.mtime * 1000) };
+        if (entry.attrs.isDirectory()) yield* walkFiles(sftp, full);
+        else if (entry.attrs.isFile()) yield { name: entry.filename, key: root === '.' ? full : full.slice(root.length + 1), attrs: entry.attrs };
+      }
+    }
+
+    /** The files under the deepest folder `prefix` names, the connection held meanwhile. */
+    async function* filesUnder(prefix: string): AsyncIterable<{ name: string; key: string; attrs: Stats }> {
+      begin();
+      try {
+        const sftp = await sftpOf();
+        const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+        yield* walkFiles(sftp, folder ? pathOf(folder) : root);
+      } finally {
+        end();
+      }
+    }
+
+    /** Removes the run folders above `path` left empty, never the root itself. */
+    async function removeEmptyFolders(sftp: SFTPWrapper, path: string): Promise<void> {
+      let dir = posix.dirname(path);
+      while (dir !== root && (root === '.' ? dir !== '.' : dir.startsWith(`${root}/`))) {
+        try {
+          await call<void>((cb) => sftp.rmdir(dir, cb as never));
+          knownDirs.delete(dir);
+        } catch {
+          break;
         }
+        dir = posix.dirname(dir);
       }
     }
 
@@ -200,7 +223,7 @@ export const sftpDestination = defineDestination({
         const sftp = await sftpOf();
         await ensureRoot(sftp);
         // Proves write permission; the probe is removed at once.
-        const probe = `${root}/.backup-runner-check${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
+        const probe = `${root}/${partialNameFor('backup-runner-check')}`;
         try {
           const handle = await call<Buffer>((cb) => sftp.open(probe, 'wx', { mode: 0o600 }, cb));
           await call<void>((cb) => sftp.close(handle, cb as never));
@@ -217,7 +240,7 @@ export const sftpDestination = defineDestination({
         const path = pathOf(key);
         const dir = posix.dirname(path);
         await mkdirs(sftp, dir);
-        const temp = `${dir}/.${posix.basename(path)}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
+        const temp = `${dir}/${partialNameFor(posix.basename(path))}`;
         let handle: Buffer | undefined;
         try {
           if (signal.aborted) throw signal.reason ?? new Error('aborted');
@@ -252,18 +275,36 @@ export const sftpDestination = defineDestination({
       }),
 
       async *list(prefix) {
-        begin();
-        try {
-          const sftp = await sftpOf();
-          const folder = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
-          const start = folder ? pathOf(folder) : root;
-          for await (const object of walk(sftp, start)) {
-            if (object.key.startsWith(prefix)) yield object;
-          }
-        } finally {
-          end();
+        for await (const file of filesUnder(prefix)) {
+          if (isPartialName(file.name) || !file.key.startsWith(prefix)) continue;
+          yield { key: file.key, size: file.attrs.size, lastModified: new Date(file.attrs.mtime * 1000) } satisfies StoredObject;
         }
       },
+
+      async *listPartial(prefix) {
+        for await (const file of filesUnder(prefix)) {
+          const final = finalNameOf(file.name);
+          if (final === undefined) continue;
+          const key = `${file.key.slice(0, file.key.length - file.name.length)}${final}`;
+          if (key.startsWith(prefix)) yield { key, handle: file.key, size: file.attrs.size, lastModified: new Date(file.attrs.mtime * 1000) } satisfies PartialUpload;
+        }
+      },
+
+      removePartial: (partials: readonly PartialUpload[]) => busy(async () => {
+        if (partials.length === 0) return;
+        const sftp = await sftpOf();
+        for (const partial of partials) {
+          // The handle is the temporary file's path under the root: only ever one of ours.
+          if (finalNameOf(posix.basename(partial.handle)) === undefined) throw fail(`${partial.handle} is not a partial upload`);
+          const path = pathOf(partial.handle);
+          try {
+            await call<void>((cb) => sftp.unlink(path, cb as never));
+          } catch (error) {
+            if (codeOf(error) !== NO_SUCH_FILE) throw describeSftpError(`removing the partial upload ${partial.handle}`, error);
+          }
+          await removeEmptyFolders(sftp, path);
+        }
+      }),
 
       async get(key) {
         begin();
@@ -306,17 +347,7 @@ export const sftpDestination = defineDestination({
           } catch (error) {
             if (codeOf(error) !== NO_SUCH_FILE) throw describeSftpError(`deleting ${key}`, error);
           }
-          // Remove run folders left empty, never the root itself.
-          let dir = posix.dirname(path);
-          while (dir !== root && (root === '.' ? dir !== '.' : dir.startsWith(`${root}/`))) {
-            try {
-              await call<void>((cb) => sftp.rmdir(dir, cb as never));
-              knownDirs.delete(dir);
-            } catch {
-              break;
-            }
-            dir = posix.dirname(dir);
-          }
+          await removeEmptyFolders(sftp, path);
         }
       }),
 
