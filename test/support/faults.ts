@@ -217,8 +217,9 @@ export interface AfterFault {
   source: string;
   /** The whole runs of this job before the fault, newest first (run names as `list` shows them). */
   whole: string[];
-  /** Restores without --run, then checks the restored files are exactly what the newest whole run backed up. */
+  /** Extra restore arguments (`--extract`). */
   restoreArgs?: string[];
+  /** Checks the restored files are exactly what the newest whole run backed up. */
   compareRestored: (dir: string) => Promise<void>;
   restoreTo: string;
   env?: NodeJS.ProcessEnv;
@@ -238,14 +239,21 @@ export async function checkAfterFault(f: AfterFault): Promise<ListRow[]> {
 
   const verify = await runCli(['verify', f.job, '--source', f.source], { env: f.env });
   const newest = mine[0];
-  if (newest && !isWholeRow(newest)) {
+  if (!newest || !isWholeRow(newest)) {
+    // The newest run is not whole, or nothing whole exists: verify fails and names what it checked.
     expect(verify.code, verify.stdout + verify.stderr).toBe(1);
-    expect(verify.stdout).toContain(newest.run);
+    if (newest) expect(verify.stdout).toContain(newest.run);
   } else {
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   }
 
   const restore = await runCli(['restore', f.job, '--source', f.source, '--to', f.restoreTo, ...(f.restoreArgs ?? [])], { env: f.env });
+  if (f.whole.length === 0) {
+    // Nothing whole to restore: a data failure (1), never a usage error (2), never half a run.
+    expect(restore.code, restore.stderr).toBe(1);
+    expect(await entriesUnder(f.restoreTo)).toEqual([]);
+    return rows;
+  }
   expect(restore.code, restore.stderr).toBe(0);
   expect(restore.stderr).toContain(f.whole[0]);
   await f.compareRestored(f.restoreTo);
@@ -264,4 +272,46 @@ export async function nextRunSweeps(job: string, roots: string[], env?: NodeJS.P
   if (before.length > 0) expect(output, `leftovers before: ${before.join(', ')}`).toMatch(/swept \d+ leftover/);
   expect(await leftovers(...roots)).toEqual([]);
   return result;
+}
+
+/**
+ * How many copies the run summary says retention kept: `kept 3 run(s): 2 copies; 1 run:
+ * incomplete, ...` → 2, plain `kept 2 run(s)` → 2. Undefined when retention did not report.
+ */
+export function keptCopies(summary: string): number | undefined {
+  const m = /kept (\d+) run\(s\)(?:: (.*?))?, removed/.exec(summary);
+  if (!m) return undefined;
+  if (m[2] === undefined) return Number(m[1]);
+  return Number(/(\d+) cop(?:y|ies)/.exec(m[2])?.[1] ?? 0);
+}
+
+/** kill -9 of the runner and every descendant it still has (a test's last resort, never a fault). */
+export function killTree(runner: RunningCli): void {
+  for (const p of [...descendants(runner.pid), { pid: runner.pid }]) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * The runner's exit, or, after `timeoutMs`, a kill of its whole tree and an error saying it hung
+ * (issue 10, failure 1): a hung run must fail its test, not leave processes behind.
+ */
+export async function exitWithin(runner: RunningCli, timeoutMs = 30_000): Promise<CliResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), timeoutMs)));
+  const result = await Promise.race([runner.exited, hung]);
+  clearTimeout(timer);
+  if (result !== 'hung') return result;
+  const tree = descendants(runner.pid).map((p) => `${p.pid} ${p.comm}`);
+  killTree(runner);
+  throw new Error(`the run did not end within ${timeoutMs / 1000} s (children: ${tree.join(', ') || 'none'}):\n${runner.stderr()}`);
+}
+
+/** Runs the CLI to its end, bounded like `exitWithin`. */
+export function runBounded(args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return exitWithin(startCli(args, options), options.timeoutMs);
 }
