@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { HookSettings } from '../pipeline/hooks.js';
+import { MIN_PASSPHRASE_LENGTH } from '../secrets.js';
 import { count, duration, flag, rate, text } from './fields.js';
 
 export const DEFAULT_KEY_TEMPLATE = '{id}/{timestamp}/{file}';
@@ -16,11 +17,13 @@ const id = z
 export const Compression = z.enum(['zstd', 'gzip', 'none']).describe('Compression of each dump before encryption.');
 export type Compression = z.infer<typeof Compression>;
 
+/** An encryption passphrase: a short one is guessable, and too short to mask reliably in logs. */
+export const Passphrase = z
+  .string()
+  .min(MIN_PASSPHRASE_LENGTH, `too short: an encryption passphrase needs at least ${MIN_PASSPHRASE_LENGTH} characters`);
+
 export const EncryptionSettings = {
-  passphrase: z
-    .string()
-    .min(1)
-    .optional()
+  passphrase: Passphrase.optional()
     .describe('Passphrase for OpenPGP symmetric encryption (gpg --symmetric compatible). Secret: prefer passphrase_file or ${ENV}.'),
   recipients: z
     .union([z.string().min(1), z.array(z.string().min(1)).min(1)])

@@ -13,6 +13,14 @@ import type { SourceCommon, DestinationCommon, NotificationCommon } from './comm
 
 const PluginList = z.array(z.record(z.string(), z.unknown()));
 
+/** The later original's `"encryption": {"type": "symmetric", "passphrase": ...}` block. */
+export const EncryptionBlock = z
+  .strictObject({
+    type: z.literal('symmetric').describe('Only "symmetric" (a passphrase) is known.'),
+    passphrase: z.string().min(1).describe('Passphrase (or passphrase_file) for every source without its own passphrase or recipients.'),
+  })
+  .describe('The original\'s encryption block: the same as a root passphrase.');
+
 /** Root keys. `sources`, `destinations` and `notifications` items are validated per plugin type. */
 export const JobRootShape = {
   hostname: z.string().min(1).optional().describe("Host name used in key templates and reports (default: this machine's)."),
@@ -36,6 +44,12 @@ export const JobRootShape = {
     .optional()
     .describe('Default key layout for every destination: {id} {hostname} {timestamp} {date} {file}.'),
   ...EncryptionSettings,
+  encryption: z
+    .union([EncryptionSettings.encryption.unwrap(), EncryptionBlock])
+    .optional()
+    .describe(
+      '"none" stores every source unencrypted unless it says otherwise; the original\'s {"type": "symmetric", "passphrase": ...} block is the same as a root passphrase.',
+    ),
   compression: Compression.optional().describe('Default compression for sources that do not set one (default zstd).'),
   sources: PluginList.min(1, 'list at least one source').describe('What to back up.'),
   destinations: PluginList.min(1, 'list at least one destination').describe('Where to store the backups.'),

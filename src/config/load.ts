@@ -17,15 +17,19 @@ import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js
 import { JobRoot, JobRootShape, type Job, type LoadedDestination, type LoadedNotification, type LoadedSource } from './job.js';
 import { parseJsonc } from './jsonc.js';
 import { applyCompressOnly, checkModules, inferNotificationType } from './legacy.js';
-import { allTypeNames, findPlugin, keysAt, pluginSchema, zodProblems } from './validate.js';
+import { allTypeNames, findPlugin, parseWithPolicy, pluginSchema, type UnknownKeyPolicy } from './validate.js';
 import { jobBaseDir, resolveJobTree } from './resolve.js';
 import { didYouMean } from './nearest.js';
+import { checkRecipients, checkStateDir, checkTmpdir } from './paths.js';
+import { checkKeyTemplate } from './key-template.js';
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   redactor?: Redactor;
   /** Label used in messages instead of the path (the embedded quickstart job). */
   label?: string;
+  /** Unknown keys are errors (`--strict`); by default those not close to a known key are warnings. */
+  strict?: boolean;
 }
 
 /** A job file that failed validation; carries the notifications that did validate, so they can be told. */
@@ -88,40 +92,46 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
   const redactor = options.redactor ?? globalRedactor;
   const label = options.label ?? jobPath;
   const raw = parseJsonc(text, label);
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new JobFileError([{ path: '', message: 'the job file must hold a JSON object' }]);
-  }
   const baseDir = jobPath === '<embedded>' ? process.cwd() : jobBaseDir(jobPath);
   const { tree, problems } = resolveJobTree(raw, { env, baseDir, secretKeys: SECRET_KEYS, pluginSecrets, redactor });
   const warnings: string[] = [];
+  const policy: UnknownKeyPolicy = { strict: options.strict, warnings };
 
-  const rootResult = JobRoot.safeParse(tree);
+  const rootResult = parseWithPolicy(JobRoot, tree, [], policy);
   let root = rootResult.data;
-  if (!rootResult.success) {
-    problems.push(...zodProblems(rootResult.error, [], (p) => keysAt(JobRoot, p)));
+  if (!root) {
+    problems.push(...rootResult.problems);
     // Unknown root keys do not stop the items from being checked: report every problem at once.
-    const lenient = z.object(JobRootShape).safeParse(tree);
+    const lenient = z.object(JobRootShape).safeParse(rootResult.input);
     if (!lenient.success) {
       // Still try the notifications, so a broken job file can be reported to them.
       const notifications = Array.isArray((tree as { notifications?: unknown }).notifications)
-        ? loadNotifications((tree as { notifications: Record<string, unknown>[] }).notifications, [], warnings)
+        ? loadNotifications((tree as { notifications: Record<string, unknown>[] }).notifications, [], { warnings: [] })
         : [];
       throw new JobFileError(problems, notifications, jobPath);
     }
     root = lenient.data;
   }
-  if (!root) throw new JobFileError(problems, [], jobPath);
+  const rootEncryption = applyEncryptionBlock(root, problems);
+  if (root.recipients) root.recipients = checkRecipients(root.recipients, 'recipients', baseDir, problems);
+  if (root.state_dir) checkStateDir(root.state_dir, 'state_dir', problems);
+  if (root.tmpdir) checkTmpdir(root.tmpdir, 'tmpdir', problems);
+  if (root.key_template !== undefined) checkKeyTemplate(root.key_template, 'key_template', problems);
 
   const knownTypes = new Set(allTypeNames([...sourcePlugins, ...destinationPlugins, ...notificationPlugins]));
   for (const module of checkModules(root.modules ?? [], knownTypes)) {
     warnings.push(`modules: "${module}" is not a known plugin; ignored (every plugin is built in)`);
   }
 
-  const sources = loadItems<LoadedSource>('sources', root.sources, sourcePlugins, SourceCommon, problems);
+  // The original wrote `"dbpass": ""` for a passwordless login: no password, not an error.
+  const sourceItems = root.sources.map((item) => (item.dbpass === '' ? withoutKey(item, 'dbpass') : item));
+  const sources = loadItems<LoadedSource>('sources', sourceItems, sourcePlugins, SourceCommon, problems, policy);
   for (const source of sources) {
     const choice = applyCompressOnly(source.options, source.path, problems);
+    if (source.options.recipients) source.options.recipients = checkRecipients(source.options.recipients, `${source.path}.recipients`, baseDir, problems);
+    if (source.options.tmpdir) checkTmpdir(source.options.tmpdir, `${source.path}.tmpdir`, problems);
     source.options.compression = (choice.compression ?? root.compression ?? 'zstd') as typeof source.options.compression;
-    source.options.encryption = (choice.encryption ?? root.encryption ?? 'openpgp') as typeof source.options.encryption;
+    source.options.encryption = (choice.encryption ?? rootEncryption ?? 'openpgp') as typeof source.options.encryption;
     source.options.compression_level ??= root.compression_level;
     if (source.options.encryption === 'openpgp') {
       source.options.passphrase ??= root.passphrase;
@@ -134,9 +144,12 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
       }
     }
   }
-  const destinations = loadItems<LoadedDestination>('destinations', root.destinations, destinationPlugins, DestinationCommon, problems);
-  for (const destination of destinations) destination.options.key_template ??= root.key_template;
-  const notifications = loadNotifications(root.notifications ?? [], problems, warnings);
+  const destinations = loadItems<LoadedDestination>('destinations', root.destinations, destinationPlugins, DestinationCommon, problems, policy);
+  for (const destination of destinations) {
+    if (destination.options.key_template !== undefined) checkKeyTemplate(destination.options.key_template, `${destination.path}.key_template`, problems);
+    destination.options.key_template ??= root.key_template;
+  }
+  const notifications = loadNotifications(root.notifications ?? [], problems, policy);
 
   checkUniqueIds(sources, problems);
   checkUniqueIds(destinations, problems);
@@ -173,6 +186,7 @@ function loadItems<Loaded extends { path: string; plugin: unknown; options: unkn
   plugins: readonly KindPlugin[],
   common: AnyObjectSchema,
   problems: ConfigProblem[],
+  policy: UnknownKeyPolicy,
 ): Loaded[] {
   const loaded: Loaded[] = [];
   items.forEach((item, index) => {
@@ -192,11 +206,11 @@ function loadItems<Loaded extends { path: string; plugin: unknown; options: unkn
       return;
     }
     const schema = pluginSchema(common, plugin);
-    const result = schema.safeParse(item);
-    if (!result.success) {
-      problems.push(...zodProblems(result.error, [kind, index], (p) => keysAt(schema, p)));
+    const result = parseWithPolicy(schema, item, [kind, index], policy);
+    if (!result.data) {
+      problems.push(...result.problems);
       // Unknown keys aside, the cross-key checks still run, so every problem is named at once.
-      const lenient = z.object(schema.shape).safeParse(item);
+      const lenient = z.object(schema.shape).safeParse(result.input);
       if (lenient.success) {
         for (const problem of plugin.problems?.(lenient.data) ?? []) {
           problems.push({ path: problem.key ? `${path}.${problem.key}` : path, message: problem.message });
@@ -212,7 +226,8 @@ function loadItems<Loaded extends { path: string; plugin: unknown; options: unkn
   return loaded;
 }
 
-function loadNotifications(items: readonly Record<string, unknown>[], problems: ConfigProblem[], warnings: string[]): LoadedNotification[] {
+function loadNotifications(items: readonly Record<string, unknown>[], problems: ConfigProblem[], policy: UnknownKeyPolicy): LoadedNotification[] {
+  const { warnings } = policy;
   const withTypes = items.map((item, index) => {
     if (item && typeof item === 'object' && item.type === undefined) {
       const inferred = inferNotificationType(item);
@@ -223,7 +238,7 @@ function loadNotifications(items: readonly Record<string, unknown>[], problems: 
     }
     return item;
   });
-  const loaded = loadItems<LoadedNotification>('notifications', withTypes, notificationPlugins, NotificationCommon, problems);
+  const loaded = loadItems<LoadedNotification>('notifications', withTypes, notificationPlugins, NotificationCommon, problems, policy);
   for (const n of loaded) {
     const index = Number(/\[(\d+)\]/.exec(n.path)?.[1] ?? 0);
     n.options.id ??= `${n.plugin.type}-${index + 1}`;
@@ -240,4 +255,24 @@ function checkUniqueIds(items: readonly { path: string; options: { id?: string }
     if (first) problems.push({ path: `${item.path}.id`, message: `"${id}" is already used by ${first}` });
     else seen.set(id, item.path);
   }
+}
+
+function withoutKey(item: Record<string, unknown>, key: string): Record<string, unknown> {
+  const { [key]: _dropped, ...rest } = item;
+  return rest;
+}
+
+/**
+ * The root `encryption`: "openpgp" or "none" as for a source, or the later original's
+ * `{"type": "symmetric", "passphrase": ...}` block, which is a root passphrase.
+ * Returns the default encryption for the sources.
+ */
+function applyEncryptionBlock(root: JobRoot, problems: ConfigProblem[]): 'openpgp' | 'none' | undefined {
+  const encryption = root.encryption;
+  if (encryption === undefined || typeof encryption === 'string') return encryption;
+  if (root.passphrase !== undefined && root.passphrase !== encryption.passphrase) {
+    problems.push({ path: 'encryption.passphrase', message: 'give the passphrase once: either the root passphrase or the encryption block' });
+  }
+  root.passphrase ??= encryption.passphrase;
+  return 'openpgp';
 }

@@ -22,6 +22,13 @@ export interface ResolveOptions {
 /** Keys under `credentials` that name who, not the secret itself. */
 const NON_SECRET_CREDENTIAL_KEYS = new Set(['username', 'user', 'workgroup', 'domain']);
 
+/**
+ * Keys naming who logs in, next to a secret: HTTP Basic auth sends `user:secret` base64-encoded
+ * (Prometheus, Elasticsearch, B2's key id and key, Dropbox's app key and secret), so the pair is
+ * registered too.
+ */
+const LOGIN_NAME_KEYS = ['username', 'user', 'dbuser', 'ssh_user', 'application_key_id', 'app_key', 'access_key', 'aws_access_key_id', 'client_id'];
+
 export function pathLabel(path: readonly (string | number)[]): string {
   let out = '';
   for (const part of path) {
@@ -31,10 +38,22 @@ export function pathLabel(path: readonly (string | number)[]): string {
   return out;
 }
 
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 function substituteEnv(value: string, path: (string | number)[], options: ResolveOptions, problems: ConfigProblem[]): string {
-  // `$${NAME}` stays a literal `${NAME}`.
-  return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
+  // `$${NAME}` stays a literal `${NAME}`. A `${` without its `}` is a mistake, not a literal.
+  return value.replace(/\$?\$\{([^}]*)(\}?)/g, (match, name: string, close: string) => {
     if (match.startsWith('$$')) return match.slice(1);
+    // Quote the reference only when it looks like a variable name: the string may be a secret.
+    const shown = VARIABLE_NAME.test(name) ? `"\${${name}${close}"` : '"${"';
+    if (!close) {
+      problems.push({ path: pathLabel(path), message: `${shown} has no closing } (write $\${ for a literal \${)` });
+      return match;
+    }
+    if (!VARIABLE_NAME.test(name)) {
+      problems.push({ path: pathLabel(path), message: `${shown} must name an environment variable: \${NAME} with letters, digits and _ (write $\${ for a literal \${)` });
+      return match;
+    }
     const found = options.env[name];
     if (found === undefined) {
       problems.push({ path: pathLabel(path), message: `environment variable ${name} is not set` });
@@ -75,6 +94,7 @@ function walk(
     secretKeys = new Set([...secretKeys, ...options.pluginSecrets(String(path[0]), input.type)]);
   }
   const out: Record<string, unknown> = {};
+  const secrets: string[] = [];
   for (const [key, raw] of Object.entries(input)) {
     const keyPath = [...path, key];
     const value = walk(raw, keyPath, options, problems, inCredentials || key === 'credentials', secretKeys);
@@ -91,13 +111,19 @@ function walk(
       const secret = readSecretFile(value, keyPath, options, problems);
       if (secret !== undefined) {
         out[stem] = secret;
-        options.redactor.add(secret);
+        secrets.push(secret);
       }
       continue;
     }
     out[key] = value;
+    if (typeof value === 'string') options.redactor.addUrlLogin(value);
     const isSecret = secretKeys.has(key) || (inCredentials && !NON_SECRET_CREDENTIAL_KEYS.has(key));
-    if (isSecret && typeof value === 'string') options.redactor.add(value);
+    if (isSecret && typeof value === 'string') secrets.push(value);
+  }
+  for (const secret of secrets) options.redactor.add(secret);
+  for (const nameKey of LOGIN_NAME_KEYS) {
+    const name = out[nameKey];
+    if (typeof name === 'string') for (const secret of secrets) options.redactor.addLogin(name, secret);
   }
   return out;
 }
