@@ -4,7 +4,7 @@
  * URLs carry tokens), and a verdict on which failures are worth retrying.
  */
 import { NotificationError } from '../errors.js';
-import { redact } from '../secrets.js';
+import { redact, redactedExcerpt } from '../secrets.js';
 
 export interface HttpRequest {
   method?: 'GET' | 'POST' | 'PUT' | 'HEAD';
@@ -57,7 +57,8 @@ export async function sendHttp(request: HttpRequest): Promise<HttpResponse> {
   }
   const text = await response.text().catch(() => '');
   if (response.ok || request.acceptStatus?.includes(response.status)) return { status: response.status, text };
-  const excerpt = redact(text.replace(/\s+/g, ' ').slice(0, 200));
+  // Status and a short excerpt: a proxy may echo the whole request (URL, headers, body) back.
+  const excerpt = redactedExcerpt(text);
   throw new HttpStatusError(
     response.status,
     `${safeOrigin(request.url)} answered HTTP ${response.status}${excerpt ? `: ${excerpt}` : ''}`,

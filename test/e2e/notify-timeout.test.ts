@@ -29,7 +29,7 @@ describeWith(['tar', 'zstd'], 'a notification channel that hangs', () => {
 
   it('delays the run by at most its timeout_seconds and does not change the exit code', async () => {
     const job = await writeJob(tmp.path, {
-      sources: [{ id: 'data', type: 'folder', path: join(tmp.path, 'data'), passphrase: 'pw' }],
+      sources: [{ id: 'data', type: 'folder', path: join(tmp.path, 'data'), passphrase: 'test-passphrase' }],
       destinations: [{ id: 'disk', type: 'local', path: join(tmp.path, 'store'), create: 1 }],
       notifications: [{ id: 'slowhook', type: 'webhook', url: `${receiver.url}/hook`, timeout_seconds: 2 }],
     });

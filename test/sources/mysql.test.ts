@@ -94,7 +94,7 @@ describe('mysql options and argv', () => {
       hostname: 'h',
       tmpdir: '/tmp',
       state_dir: '/tmp/state',
-      sources: [{ id: 'config', type: 'folder', path: '/etc', passphrase: 'p' }, source],
+      sources: [{ id: 'config', type: 'folder', path: '/etc', passphrase: 'test-passphrase' }, source],
       destinations: [{ id: 'disk', type: 'local', path: '/tmp' }],
     });
   const load = (source: Record<string, unknown>) => loadJobText(job(source), { env: {}, redactor: new Redactor() }, '/tmp/job.json');
@@ -109,10 +109,10 @@ describe('mysql options and argv', () => {
   };
 
   it('requires dbhost unless a defaults file is given, and accepts the original keys', () => {
-    expect(problemPaths({ id: 'db', type: 'mysql', name: 'Live server database', dbname: 'live', passphrase: 'p' })).toEqual([expect.stringMatching(/^sources\[1\]\.dbhost: required/)]);
-    expect(problemPaths({ id: 'db', type: 'mysql', dbhost: 'h', passphrase: 'p' })).toEqual([expect.stringMatching(/^sources\[1\]\.dbname: required/)]);
-    expect(load({ id: 'db', type: 'mysql', defaults: '/etc/backups/my.cnf', dbname: 'live', passphrase: 'p' }).sources).toHaveLength(2);
-    const loaded = load({ id: 'db', type: 'mysql', dbhost: 'localhost', dbname: 'a b', dbuser: 'u', dbpass: 'x', noevents: 1, options: '--skip-triggers', passphrase: 'p' });
+    expect(problemPaths({ id: 'db', type: 'mysql', name: 'Live server database', dbname: 'live', passphrase: 'test-passphrase' })).toEqual([expect.stringMatching(/^sources\[1\]\.dbhost: required/)]);
+    expect(problemPaths({ id: 'db', type: 'mysql', dbhost: 'h', passphrase: 'test-passphrase' })).toEqual([expect.stringMatching(/^sources\[1\]\.dbname: required/)]);
+    expect(load({ id: 'db', type: 'mysql', defaults: '/etc/backups/my.cnf', dbname: 'live', passphrase: 'test-passphrase' }).sources).toHaveLength(2);
+    const loaded = load({ id: 'db', type: 'mysql', dbhost: 'localhost', dbname: 'a b', dbuser: 'u', dbpass: 'x', noevents: 1, options: '--skip-triggers', passphrase: 'test-passphrase' });
     expect(loaded.sources[1]!.options).toMatchObject({ dbname: ['a', 'b'], noevents: true, dbpass: 'x' });
   });
 

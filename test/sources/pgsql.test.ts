@@ -91,13 +91,13 @@ describe('pgsql options and argv', () => {
       );
     let error: unknown;
     try {
-      load({ id: 'db', type: 'pgsql', passphrase: 'p' });
+      load({ id: 'db', type: 'pgsql', passphrase: 'test-passphrase' });
     } catch (e) {
       error = e;
     }
     expect((error as ConfigError).problems.map((p) => `${p.path}: ${p.message}`)).toEqual(['sources[0].dbhost: required', expect.stringMatching(/^sources\[0\]\.dbname: /)]);
     for (const type of ['pgsql', 'postgres', 'postgresql']) {
-      const job = load({ id: 'db', type, dbhost: 'localhost', dbname: 'livecompany', dbuser: 'backups', dbpass: 'zzz', passphrase: 'p' });
+      const job = load({ id: 'db', type, dbhost: 'localhost', dbname: 'livecompany', dbuser: 'backups', dbpass: 'zzz', passphrase: 'test-passphrase' });
       expect(job.sources[0]!.options).toMatchObject({ port: 5432, format: 'plain', dbname: ['livecompany'] });
     }
   });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Redactor, maskUrlCredentials } from '../../src/secrets.js';
+import { Redactor, maskUrlCredentials, redactedExcerpt, redactor } from '../../src/secrets.js';
 import { withRetry } from '../../src/retry.js';
 import { nearest } from '../../src/config/nearest.js';
+import { loadJobText, JobFileError } from '../../src/config/load.js';
+import { COMPLETE_EXAMPLE, ITEM_EXAMPLES } from '../fixtures/original-readme-examples.js';
 
 describe('Redactor', () => {
   it('masks every registered secret, longest first, and its URL-encoded form', () => {
@@ -12,6 +14,101 @@ describe('Redactor', () => {
   });
   it('masks user:password in URLs even when not registered', () => {
     expect(maskUrlCredentials('https://user:hunter2@host/x')).toBe('https://user:***@host/x');
+  });
+  it('masks the forms a secret travels in: URL-, form- and JSON-encoded, base64', () => {
+    const secret = 'sp ace/"quote"&amp!';
+    const r = new Redactor();
+    r.add(secret);
+    const json = JSON.stringify(secret).slice(1, -1);
+    for (const form of [
+      secret,
+      encodeURIComponent(secret),
+      encodeURIComponent(secret).replace(/%20/g, '+'),
+      new URLSearchParams({ q: secret }).toString().slice(2),
+      json,
+      JSON.stringify(json).slice(1, -1),
+      Buffer.from(secret).toString('base64'),
+      Buffer.from(secret).toString('base64').replace(/=+$/, ''),
+    ]) {
+      expect(r.redact(`<${form}>`), form).toBe('<***>');
+    }
+  });
+  it('masks a login as user:password and its base64, with and without padding', () => {
+    const r = new Redactor();
+    r.addLogin('elastic', 'es-Pw-0c9d8e7f');
+    const pair = Buffer.from('elastic:es-Pw-0c9d8e7f').toString('base64');
+    expect(pair).toMatch(/=$/);
+    expect(r.redact(`Authorization: Basic ${pair}`)).toBe('Authorization: Basic ***');
+    expect(r.redact(`auth=${pair.replace(/=+$/, '')};`)).toBe('auth=***;');
+    expect(r.redact('as elastic:es-Pw-0c9d8e7f')).toBe('as ***');
+  });
+  it('learns what an Authorization header value carries', () => {
+    const r = new Redactor();
+    r.add('Bearer tk_Secr3tBearer');
+    r.add(`Basic ${Buffer.from('prom:scrape-Pw-77').toString('base64')}`);
+    expect(r.redact('token tk_Secr3tBearer refused; password scrape-Pw-77 wrong')).toBe('token *** refused; password *** wrong');
+  });
+  it('masks the path, token-like segments and query values of a secret URL, not the API words', () => {
+    const r = new Redactor();
+    r.add('https://hooks.slack.com/services/T0ABC123/B0DEF456/Xq9TokenPart?token=abc12&mode=compact');
+    expect(r.redact('Cannot POST /services/T0ABC123/B0DEF456/Xq9TokenPart')).toBe('Cannot POST ***');
+    expect(r.redact('invalid_token Xq9TokenPart for services')).toBe('invalid_token *** for services');
+    expect(r.redact('unknown team T0ABC123')).toBe('unknown team ***');
+    expect(r.redact('GET /x?token=abc12&mode=compact')).toBe('GET /x?token=***&mode=compact');
+    const kuma = new Redactor();
+    kuma.add('http://kuma.lan:3001/api/push/AbcdEfghIj?status=up&msg=OK&ping=');
+    expect(kuma.redact('404 /api/push/AbcdEfghIj not found (status up)')).toBe('404 *** not found (status up)');
+    const userinfo = new Redactor();
+    userinfo.add('https://scraper:Pr0m-pass@push.example/metrics');
+    expect(userinfo.redact(`Basic ${Buffer.from('scraper:Pr0m-pass').toString('base64')}`)).toBe('Basic ***');
+  });
+  it('masks short secrets only as whole tokens, so messages stay readable', () => {
+    const r = new Redactor();
+    r.add('pp');
+    r.add('x');
+    r.add('backup');
+    expect(r.redact('unknown source type "floppy"')).toBe('unknown source type "floppy"');
+    expect(r.redact('already exists')).toBe('already exists');
+    expect(r.redact('mysqldump -px --password=pp: pp x')).toBe('mysqldump -px --password=***: *** ***');
+    // 6 characters and more: anywhere, also inside words.
+    expect(r.redact('/srv/backupdata')).toBe('/srv/***data');
+  });
+  it('cuts an excerpt only after redacting, so no half secret survives the cut', () => {
+    const secret = 'LongTokenValue-1234567890';
+    redactor.add(secret);
+    const body = `${'x'.repeat(190)} authorization: Bearer ${secret} and more`;
+    const excerpt = redactedExcerpt(body, 200);
+    expect(excerpt).not.toContain('LongToken');
+    expect(excerpt.length).toBeLessThanOrEqual(201);
+  });
+});
+
+describe('short passphrases', () => {
+  const job = (extra: Record<string, unknown>) =>
+    JSON.stringify({ state_dir: '/tmp/x', destinations: [{ id: 'disk', type: 'local', path: '/tmp/x' }], ...extra });
+  const problemsOf = (text: string): string[] => {
+    try {
+      loadJobText(text, { env: {}, redactor: new Redactor() }, '/tmp/job.json');
+    } catch (error) {
+      if (error instanceof JobFileError) return error.problems.map((p) => `${p.path}: ${p.message}`);
+      throw error;
+    }
+    return [];
+  };
+
+  it('refuses an encryption passphrase under 8 characters, naming the key and not the value', () => {
+    const folder = { id: 'etc', type: 'folder', path: '/etc' };
+    expect(problemsOf(job({ passphrase: 'backup', sources: [folder] }))).toEqual(['passphrase: too short: an encryption passphrase needs at least 8 characters']);
+    expect(problemsOf(job({ sources: [{ ...folder, passphrase: 'pp' }] }))).toEqual([
+      'sources[0].passphrase: too short: an encryption passphrase needs at least 8 characters',
+    ]);
+    expect(problemsOf(job({ sources: [{ ...folder, passphrase: 'eight-ch' }] }))).toEqual([]);
+  });
+
+  it('every documented example of the original tool still passes the rule', () => {
+    const passphrases = [COMPLETE_EXAMPLE, ...ITEM_EXAMPLES.map((e) => e.text)].flatMap((text) => [...text.matchAll(/"passphrase":\s*"([^"]*)"/g)].map((m) => m[1]!));
+    expect(passphrases.length).toBeGreaterThan(0);
+    for (const passphrase of passphrases) expect(passphrase.length).toBeGreaterThanOrEqual(8);
   });
 });
 

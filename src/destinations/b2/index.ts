@@ -12,7 +12,7 @@ import type { Readable } from 'node:stream';
 import type B2 from 'backblaze-b2';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
-import { isAbort, networkCode, safeCause, streamFailure } from '../cloud/errors.js';
+import { isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { normalisePrefix } from '../cloud/prefix.js';
 import { B2Options } from './schema.js';
@@ -55,7 +55,7 @@ export const b2Destination = defineDestination({
     function explain(action: string, error: unknown): DestinationError {
       if (error instanceof DestinationError) return error;
       const { status, code, message } = failureOf(error);
-      const what = [code, message].filter(Boolean).join(': ');
+      const what = serverSaid([code, message].filter(Boolean).join(': '));
       if (status === 401 && (code === 'unauthorized' || code === 'bad_auth_token') && /authoriz/i.test(action)) {
         return fail(`${action}: Backblaze B2 rejected the application key (HTTP 401 ${what}); check credentials.application_key_id and application_key`, error);
       }
@@ -66,7 +66,7 @@ export const b2Destination = defineDestination({
       const net = networkCode(error);
       if (net) return fail(`${action}: cannot reach Backblaze B2 at ${endpoint} (${net})`, error);
       if (status) return fail(`${action} failed: HTTP ${status} ${what}`, error);
-      return fail(`${action} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+      return fail(`${action} failed: ${serverSaid(error instanceof Error ? error.message : String(error))}`, error);
     }
 
     async function open(): Promise<{ b2: B2; bucketId: string }> {

@@ -1,3 +1,5 @@
+import { redactedExcerpt } from '../../secrets.js';
+
 /**
  * SDK errors carry their request (with Authorization headers, signed URLs, upload session
  * ids): they never travel on as `cause`. What the operator needs is copied into a plain error.
@@ -33,10 +35,18 @@ export function findInChain<T>(error: unknown, type: abstract new (...args: neve
   return undefined;
 }
 
+/**
+ * What a server said, for an error message: its first line, redacted and cut short. A server or
+ * proxy may echo the whole request (URL, Authorization header, body) in its error page.
+ */
+export function serverSaid(text: string | undefined, max = 200): string {
+  return text ? redactedExcerpt(text.split('\n')[0]!, max) : '';
+}
+
 /** A plain Error with the first line of the SDK's message only: safe to keep as `cause`. */
 export function safeCause(error: unknown): Error {
   const message = error instanceof Error ? error.message : String(error);
-  const cause = new Error(message.split('\n')[0]!.slice(0, 500));
+  const cause = new Error(serverSaid(message, 500));
   cause.name = error instanceof Error ? error.name : 'Error';
   return cause;
 }

@@ -7,6 +7,7 @@
  */
 import { sign } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { redactor } from '../../secrets.js';
 
 export const GOOGLE_TOKEN_URI = 'https://oauth2.googleapis.com/token';
 
@@ -124,6 +125,8 @@ export class ServiceAccountTokens {
       );
     }
     if (typeof json.access_token !== 'string') throw new ServiceAccountError(`the token endpoint ${tokenUri} answered without an access_token`);
+    // A token handed out at run time is as secret as the key: an echoing server must not show it.
+    redactor.add(json.access_token);
     const expiresIn = typeof json.expires_in === 'number' ? json.expires_in : 3600;
     return { access_token: json.access_token, expiry_date: Date.now() + expiresIn * 1000 };
   }

@@ -14,7 +14,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Dropbox, DropboxAuth, files } from 'dropbox';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
-import { isAbort, networkCode, safeCause, streamFailure } from '../cloud/errors.js';
+import { isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { DropboxOptions } from './schema.js';
 
@@ -71,9 +71,9 @@ function failureOf(error: unknown): DropboxFailure {
   const status = typeof e.status === 'number' ? e.status : undefined;
   const body = e.error as { error_summary?: unknown; error?: unknown; error_description?: unknown } | string | undefined;
   let summary: string | undefined;
-  if (typeof body === 'string') summary = body.slice(0, 200);
-  else if (body && typeof body.error_summary === 'string') summary = body.error_summary;
-  else if (body && typeof body.error === 'string') summary = [body.error, body.error_description].filter((v) => typeof v === 'string').join(': ');
+  if (typeof body === 'string') summary = serverSaid(body);
+  else if (body && typeof body.error_summary === 'string') summary = serverSaid(body.error_summary);
+  else if (body && typeof body.error === 'string') summary = serverSaid([body.error, body.error_description].filter((v) => typeof v === 'string').join(': '));
   return { status, summary };
 }
 
@@ -112,7 +112,7 @@ export const dropboxDestination = defineDestination({
       const net = networkCode(error);
       if (net) return fail(`${action}: cannot reach Dropbox${options.endpoint ? ` at ${options.endpoint}` : ''} (${net})`, error);
       if (status) return fail(`${action} failed: HTTP ${status} ${summary ?? ''}`.trimEnd(), error);
-      return fail(`${action} failed: ${error instanceof Error ? error.message : String(error)}`, error);
+      return fail(`${action} failed: ${serverSaid(error instanceof Error ? error.message : String(error))}`, error);
     }
 
     function client(): Promise<{ dbx: Dropbox; auth: DropboxAuth }> {

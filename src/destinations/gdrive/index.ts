@@ -16,7 +16,7 @@ import type { drive_v3 } from '@googleapis/drive';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
 import { ServiceAccountError, ServiceAccountTokens, readServiceAccountKey } from '../cloud/google-service-account.js';
-import { findInChain, isAbort, networkCode, safeCause, streamFailure } from '../cloud/errors.js';
+import { findInChain, isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { GdriveOptions } from './schema.js';
 
@@ -74,7 +74,7 @@ export const gdriveDestination = defineDestination({
       if (keyError) return fail(`${action}: ${keyError.message}`, keyError);
       const status = statusOf(error);
       const { message, reason } = reasonOf(error);
-      const detail = message ?? (error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error));
+      const detail = serverSaid(message ?? (error instanceof Error ? error.message : String(error)));
       if (status === 401) return fail(`${action}: Google Drive rejected the credentials (HTTP 401 ${detail}); check creds_file`, error);
       if (status === 403 && reason === 'storageQuotaExceeded') {
         return fail(

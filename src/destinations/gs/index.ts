@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { ServiceAccountError, ServiceAccountTokens, readServiceAccountKey } from '../cloud/google-service-account.js';
-import { findInChain, isAbort, networkCode, safeCause, streamFailure } from '../cloud/errors.js';
+import { findInChain, isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
 import { normalisePrefix } from '../cloud/prefix.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { GsOptions } from './schema.js';
@@ -39,7 +39,7 @@ export const gsDestination = defineDestination({
       const keyError = findInChain(error, ServiceAccountError);
       if (keyError) return fail(`${action}: ${keyError.message}`, keyError);
       const status = Number((error as { code?: unknown }).code);
-      const detail = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
+      const detail = serverSaid(error instanceof Error ? error.message : String(error));
       if (status === 401) {
         return fail(`${action}: Google Cloud Storage rejected the credentials (HTTP 401 ${detail}); check gcs_creds_path`, error);
       }

@@ -1,3 +1,5 @@
+import { serverSaid } from '../cloud/errors.js';
+
 /**
  * What the S3-protocol destinations (s3, minio) share besides the multipart uploader: the key
  * prefix and operator-facing explanations of S3 errors. SDK errors themselves never travel on
@@ -30,7 +32,9 @@ export interface S3Place {
 }
 
 /** One sentence telling the operator what went wrong and what to check. Never holds a secret. */
-export function explainS3Error(facts: S3ErrorFacts, place: S3Place): string {
+export function explainS3Error(raw: S3ErrorFacts, place: S3Place): string {
+  // The SDK's message may quote the server's answer, which may echo the request.
+  const facts = { ...raw, message: serverSaid(raw.message) };
   const { code, status } = facts;
   if (/wrong version number|EPROTO|ERR_SSL_/i.test(`${code ?? ''} ${facts.message}`)) {
     return `the TLS handshake with ${place.endpoint} failed (${facts.message}): the server may speak plain HTTP on this port (minio: "secure": false; s3: an http:// endpoint_url)`;

@@ -9,7 +9,7 @@
  * streams, which accept only `create`, work too.
  */
 import { ConfigError, NotificationError } from '../../errors.js';
-import { redact, redactor } from '../../secrets.js';
+import { redactedExcerpt, redactor } from '../../secrets.js';
 import type { RunReport, SourceReport } from '../../report.js';
 import { totalStoredBytes } from '../../report.js';
 import { loginOf, loginProblems, type Login } from '../credentials.js';
@@ -143,7 +143,7 @@ function splitUrlLogin(url: string): { url: string; login?: Login } {
   const parsed = new URL(url);
   if (!parsed.username) return { url };
   const login = { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) };
-  redactor.add(login.password);
+  redactor.addLogin(login.username, login.password);
   parsed.username = '';
   parsed.password = '';
   return { url: parsed.toString(), login };
@@ -205,7 +205,7 @@ export const elasticsearchNotification = defineNotification({
         const reason = typeof first.error === 'string' ? first.error : [first.error?.type, first.error?.reason].filter(Boolean).join(': ');
         throw new HttpStatusError(
           first.status ?? 500,
-          redact(`Elasticsearch refused ${failed.length} of ${docs.length} document(s) for index "${index}": HTTP ${first.status ?? '?'} ${reason}`.slice(0, 400)),
+          redactedExcerpt(`Elasticsearch refused ${failed.length} of ${docs.length} document(s) for index "${index}": HTTP ${first.status ?? '?'} ${reason}`, 400),
           plugin,
         );
       },

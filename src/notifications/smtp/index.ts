@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { NotificationError } from '../../errors.js';
-import { redact } from '../../secrets.js';
+import { redact, redactedExcerpt } from '../../secrets.js';
 import { loginOf, loginProblems } from '../credentials.js';
 import { makeWants } from '../events.js';
 import { eventBody, eventTitle, isFailure } from '../message.js';
@@ -23,7 +23,7 @@ interface SmtpFailure extends Error {
 /** Message for an SMTP failure that tells the operator what to fix, with no secret in it. */
 export function describeSmtpError(error: unknown, where: string, username: string | undefined): string {
   const e = error as SmtpFailure;
-  const reply = e.response ? ` (server said: ${e.response.replace(/\s+/g, ' ').slice(0, 200)})` : '';
+  const reply = e.response ? ` (server said: ${redactedExcerpt(e.response)})` : '';
   const text = `${e.message ?? String(error)}`;
   let message: string;
   if (e.code === 'EAUTH') {

@@ -35,6 +35,8 @@ export const webhookNotification = defineNotification({
   type: 'webhook',
   description: 'POST the run report as JSON to a URL (optionally HMAC-signed).',
   options: WebhookOptions,
+  // The URL is a secret as a whole: receivers authorize by a token in its path or query.
+  secrets: ['url'],
   create(options) {
     const events = new Set(options.events ?? ['run']);
     const flags = makeWants(options, { start: true, success: true, failure: true }, { perSource: true, perRun: true });
