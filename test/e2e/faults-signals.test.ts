@@ -3,7 +3,8 @@
  * kill -9 of tar and of zstd while the first (only) artifact is being stored. After each:
  * `list` is truthful, `verify` fails on the interrupted run, `restore` brings back the last whole
  * run byte for byte, no temp folder or partial upload outlives the run that sweeps it, and
- * retention counts only whole runs (issue 10: failures 3 and 6).
+ * retention counts only whole runs (issue 10: failures 3 and 6). Also an interrupted
+ * `restore --extract` (failure 6).
  */
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, writeFile } from 'node:fs/promises';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
 import { checkAfterFault, exitWithin, freeze, keptCopies, leftovers, listRuns, newestFirst, nextRunSweeps, startCli, thaw, waitForChild, waitForEntry, type RunningCli } from '../support/faults.js';
+import { entriesUnder } from '../support/files.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
 import { describeTree, makeTree } from '../support/tree.js';
@@ -117,6 +119,32 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: signals and dead children during a
     expect(whole).toHaveLength(2);
     expect(whole[1]).toBe(runOne);
   }
+
+  it('failure 6: restore --extract stopped by SIGTERM or SIGINT says so, exits non-zero and leaves no plaintext staging folder', async () => {
+    const dir = join(tmp.path, 'restore-interrupted');
+    const data = join(dir, 'data');
+    await mkdir(data, { recursive: true });
+    await link(big, join(data, 'big.bin'));
+    const job = await writeJob(dir, {
+      sources: [{ id: 'data', type: 'folder', path: data, passphrase: PASSPHRASE }],
+      destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+    });
+    const stored = await runCli(['-v', job]);
+    expect(stored.code, stored.stderr).toBe(0);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const target = join(dir, `restored-${signal}`);
+      await mkdir(target);
+      const restore = startCli(['restore', job, '--source', 'data', '--to', target, '--extract']);
+      await waitForEntry(restore, dir, /(^|\/)\.restoring-/);
+      process.kill(restore.pid, signal);
+      const ended = await exitWithin(restore);
+      expect(ended.code, `${signal}: ${ended.stderr}`).not.toBe(0);
+      expect(ended.code).not.toBeNull();
+      expect(ended.stderr, signal).toMatch(new RegExp(`${signal}|interrupted`, 'i'));
+      expect(await leftovers(dir)).toEqual([]);
+      expect(await entriesUnder(target)).toEqual([]);
+    }
+  }, 90_000);
 
   it('kill -9 of the runner during the first artifact upload', () => scenario('kill-runner', killRunnerMidUpload), 90_000);
   it('SIGTERM during the first artifact upload', () => scenario('sigterm', signalMidUpload('SIGTERM')), 90_000);
