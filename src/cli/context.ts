@@ -46,8 +46,8 @@ export function checkRunAsUser(job: Job, env: NodeJS.ProcessEnv = process.env): 
   }
 }
 
-export function loadJob(path: string, logger: Logger): Job {
-  const job = loadJobFile(path);
+export function loadJob(path: string, logger: Logger, options: { strict?: boolean } = {}): Job {
+  const job = loadJobFile(path, { strict: options.strict });
   for (const warning of job.warnings) logger.warn(warning);
   return job;
 }

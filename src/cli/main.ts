@@ -21,6 +21,8 @@ import type { GlobalOptions } from './context.js';
 
 const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'restore', 'verify', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
 
+const STRICT = ['--strict', 'unknown keys in the job file are errors (by default a key not close to a known one is ignored with a warning)'] as const;
+
 function addLogOptions(command: Command): Command {
   return command
     .option('-v, --verbose', 'log progress (info level)')
@@ -39,11 +41,13 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   const run = addLogOptions(program.command('run').argument('<job>', 'job file (JSON; comments allowed)').description('run the job: back up every source to every destination'))
     .option('--dry-run', 'load and check the job, test that sources and destinations are reachable, print the plan; store nothing')
-    .option('--only <ids>', 'run only these sources (comma separated ids)');
-  run.action(async (job: string, opts: GlobalOptions & { dryRun?: boolean; only?: string }) => setCode(await commandRun(job, opts)));
+    .option('--only <ids>', 'run only these sources (comma separated ids)')
+    .option(STRICT[0], STRICT[1]);
+  run.action(async (job: string, opts: GlobalOptions & { dryRun?: boolean; only?: string; strict?: boolean }) => setCode(await commandRun(job, opts)));
 
   addLogOptions(program.command('validate').argument('<job>').description('check a job file; print every problem with its place'))
-    .action(async (job: string, opts: GlobalOptions) => setCode(await commandValidate(job, opts)));
+    .option(STRICT[0], STRICT[1])
+    .action(async (job: string, opts: GlobalOptions & { strict?: boolean }) => setCode(await commandValidate(job, opts)));
 
   program
     .command('schema')
@@ -108,22 +112,57 @@ function buildProgram(setCode: (code: number) => void): Command {
   return program;
 }
 
+/** Options of the original's invocation (`backup [options] JOB`) that take a value. */
+const RUN_VALUE_OPTIONS = new Set(['--log-format', '--only']);
+
+/** The first argument that is neither an option nor an option's value. */
+function firstOperand(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (RUN_VALUE_OPTIONS.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
 /** `backup -v job.json` → `backup run -v job.json`. */
 export function normaliseArgv(argv: readonly string[]): string[] {
   const args = argv.slice(2);
-  const first = args.find((a) => !a.startsWith('-'));
+  const first = firstOperand(args);
   const wantsTopLevel = args.some((a) => ['-h', '--help', '-V', '--version'].includes(a)) && !first;
   if (first === undefined || KNOWN_COMMANDS.has(first) || wantsTopLevel) return [...argv];
   return [...argv.slice(0, 2), 'run', ...args];
 }
 
+/**
+ * `backup frobnicate`: a word that is not a command and not a file is a usage error that says
+ * so, rather than "cannot read job file frobnicate". Something that looks like a path
+ * (a "/" or a .json ending) is left to the loader, whose message names the path.
+ */
+export function unknownCommandMessage(argv: readonly string[], exists: (path: string) => boolean = existsSync): string | undefined {
+  const first = firstOperand(argv.slice(2));
+  if (first === undefined || KNOWN_COMMANDS.has(first) || first.includes('/') || /\.jsonc?$/i.test(first) || exists(first)) return undefined;
+  const commands = [...KNOWN_COMMANDS].filter((c) => c !== 'help');
+  return `backup: "${first}" is neither a command (${commands.join(', ')}) nor a job file${didYouMean(first, commands)}`;
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
-  // `backup schema | head`: a reader that goes away is not an error.
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(ExitCode.ok);
-  });
+  // A reader that goes away (`backup schema | head`, `backup -v job.json 2>&1 | head -1`) never
+  // ends or fails a command by itself: output to it stops, the work and the exit status go on.
+  // A command whose output is the product (restore --to -) sees the error on its own writes.
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
   let code: number = ExitCode.ok;
   const program = buildProgram((c) => (code = c));
+  // Without arguments there is nothing to do: the help goes to stderr, and it is a usage error.
+  if (argv.length <= 2) {
+    process.stderr.write(program.helpInformation());
+    return ExitCode.usage;
+  }
+  const unknown = unknownCommandMessage(argv);
+  if (unknown) {
+    process.stderr.write(`${unknown}\n`);
+    return ExitCode.usage;
+  }
   try {
     await program.parseAsync(normaliseArgv(argv));
   } catch (error) {

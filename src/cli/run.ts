@@ -2,8 +2,9 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { JobFileError } from '../config/load.js';
+import { stateDirFailure } from '../config/paths.js';
 import type { Job } from '../config/job.js';
-import { ExitCode, LockHeldError, describeError, exitCodeFor } from '../errors.js';
+import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { LoadedNotification } from '../config/job.js';
 import { acquireJobLock } from '../pipeline/lock.js';
@@ -17,6 +18,7 @@ import { abortOnSignals, checkRunAsUser, loadJob, makeLogger, type GlobalOptions
 export interface RunCommandOptions extends GlobalOptions {
   dryRun?: boolean;
   only?: string;
+  strict?: boolean;
 }
 
 export async function commandRun(path: string, options: RunCommandOptions): Promise<number> {
@@ -24,7 +26,7 @@ export async function commandRun(path: string, options: RunCommandOptions): Prom
   const { logger, tail } = makeLogger(options);
   let job: Job;
   try {
-    job = loadJob(path, logger);
+    job = loadJob(path, logger, { strict: options.strict });
     checkRunAsUser(job);
   } catch (error) {
     logger.error(describeError(error));
@@ -44,10 +46,11 @@ export async function commandRun(path: string, options: RunCommandOptions): Prom
   let lock;
   try {
     lock = options.dryRun ? undefined : await acquireJobLock(job.stateDir, job.info);
-  } catch (error) {
+  } catch (caught) {
+    const error = stateDirFailure(caught, job.stateDir);
     logger.error(describeError(error));
     await notifySetupFailure(job.info.path, job.notifications, describeError(error), logger, tail, job);
-    return error instanceof LockHeldError ? ExitCode.locked : ExitCode.failed;
+    return exitCodeFor(error);
   }
   const { signal, dispose } = abortOnSignals(logger);
   try {
