@@ -2,7 +2,9 @@
  * The command line: parse with commander, call the pipeline, map errors to exit codes.
  * `backup [-v|-d] JOB` (the original's invocation) is the same as `backup run JOB`.
  */
+import { existsSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { didYouMean } from '../config/nearest.js';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import { redact } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
