@@ -23,7 +23,7 @@ import { MANIFEST_FORMAT, storeManifest, type ManifestFile } from './manifest.js
 import { applyRetention, hasPolicy } from './retention.js';
 import { claimRunSlot, describeClaimFailure, releaseClaims, type ClaimedSlot } from './run-slot.js';
 import type { ReadyDestination, SourceRunContext } from './run.js';
-import { listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
+import { describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
 import { storeArtifact } from './store-artifact.js';
 import { sweepPartials, sweepTempFolders, type SweptLeftover } from './sweep.js';
 
@@ -181,9 +181,11 @@ async function sweepLeftovers(all: DestinationRun[], ctx: SourceContext, s: Stor
   }
   for (const d of all) {
     const destination = d.ready.destination;
-    if (!d.claim || !destination?.listPartial) continue;
+    if (!d.claim || !destination) continue;
     try {
       const runs = await listRuns(destination, d.ready.layout, o.id, runOwner(s.run));
+      warnAboutOtherOwners(runs, d.report.id, s);
+      if (!destination.listPartial) continue;
       const canRemove = leftoverPolicy(runs, runOwner(s.run), d.claim.runKey, Date.now());
       const swept = await sweepPartials(destination, d.ready.layout.listPrefix(o.id), (p) => canRemove(d.ready.layout.parse(p.key, o.id)?.runKey, p.lastModified));
       d.report.swept = swept.map(toItem);
@@ -192,6 +194,15 @@ async function sweepLeftovers(all: DestinationRun[], ctx: SourceContext, s: Stor
       log.warn({ destination: d.report.id }, `sweeping leftovers on ${d.report.id} failed: ${describeError(error)}`);
     }
   }
+}
+
+/** Two jobs or hosts writing one source id under one prefix is legal but surprising: say so, every run. */
+function warnAboutOtherOwners(runs: readonly StoredRun[], destinationId: string, s: StoreContext): void {
+  const owners = new Set(runs.filter((r) => r.state === 'other').map((r) => describeOwner(r.owner)));
+  if (owners.size === 0) return;
+  const message = `destination ${destinationId} also holds runs of ${s.o.id} by ${[...owners].join(', ')}: they share this prefix, and this job neither counts nor removes them (give each job its own key_template or hostname to keep them apart)`;
+  s.report.warnings.push(message);
+  s.log.warn({ destination: destinationId }, message);
 }
 
 function toItem(x: SweptLeftover): SweptItem {
