@@ -33,6 +33,22 @@ export function formatTextLine(record: Record<string, unknown>): string {
   return `${time} ${level.padEnd(5)} ${String(record.msg ?? '')}${extras ? ` ${extras}` : ''}`;
 }
 
+/**
+ * A closed log output (`backup -v job.json 2>&1 | head -1`, a terminal that went away) must
+ * never end or fail the run: its errors (EPIPE) are swallowed and nothing more is written to it.
+ */
+const guarded = new WeakSet<NodeJS.WritableStream>();
+export function survivesClosedReader(out: NodeJS.WritableStream): void {
+  if (guarded.has(out)) return;
+  guarded.add(out);
+  out.on('error', () => undefined);
+}
+
+function gone(out: NodeJS.WritableStream): boolean {
+  const stream = out as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean };
+  return stream.destroyed === true || stream.writableEnded === true || !out.writable;
+}
+
 const LEVEL_VALUES: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 
 class RedactingSink extends Writable {
@@ -56,7 +72,7 @@ class RedactingSink extends Writable {
       }
       const text = record.msg !== undefined ? formatTextLine(record) : safe;
       this.onLine?.(text);
-      if (Number(record.level ?? 30) >= this.minLevel) this.out.write(`${this.format === 'text' ? text : safe}\n`);
+      if (Number(record.level ?? 30) >= this.minLevel && !gone(this.out)) this.out.write(`${this.format === 'text' ? text : safe}\n`);
     }
     callback();
   }
@@ -64,7 +80,9 @@ class RedactingSink extends Writable {
 
 export function createLogger(options: LoggerOptions): Logger {
   const minLevel = LEVEL_VALUES[options.level] ?? 30;
-  const sink = new RedactingSink(options.destination ?? process.stderr, options.format, minLevel, options.onLine);
+  const out = options.destination ?? process.stderr;
+  survivesClosedReader(out);
+  const sink = new RedactingSink(out, options.format, minLevel, options.onLine);
   // Produce info lines even when the terminal shows only warnings: they feed the log tail.
   const produced = options.onLine && minLevel > 30 ? 'info' : options.level;
   return pino(
