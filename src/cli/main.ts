@@ -64,7 +64,7 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   addLogOptions(program.command('restore').argument('<job>').description('download, decrypt and decompress a stored run'))
     .option('--source <id>', 'the source to restore (may be left out when the job has one source)')
-    .option('--run <run>', 'latest, or a run timestamp YYYYmmddHHMMSS', 'latest')
+    .option('--run <run>', 'latest (the newest whole run), or a run key as `backup list` shows it (YYYYmmddHHMMSS[-N])', 'latest')
     .option('--destination <id>', 'restore from this destination (default: the first that has the run)')
     .option('--to <dir>', 'folder to write the restored files to, or - for stdout')
     .option('--extract', 'unpack tar archives into the --to folder')
@@ -74,8 +74,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--identity <file>', 'armored private key for recipient-encrypted backups (default: the gpg keyring); its passphrase from BACKUP_IDENTITY_PASSPHRASE')
     .action(async (job: string, opts) => setCode(await commandRestore(job, opts)));
 
-  addLogOptions(program.command('verify').argument('<job>').description('check the newest run of each source: hashes, decryption, decompression, tar listing'))
+  addLogOptions(program.command('verify').argument('<job>').description('check the newest run of each source is whole, then its hashes, decryption, decompression, tar listing'))
     .option('--source <id>', 'only this source')
+    .option('--run <run>', 'check this run (a run key as `backup list` shows it) instead of the newest whole run')
     .option('--destination <id>', 'only this destination')
     .option('--identity <file>', 'armored private key for recipient-encrypted backups')
     .action(async (job: string, opts) => setCode(await commandVerify(job, opts)));
