@@ -32,7 +32,7 @@ interface Fault {
 const killRunnerMidUpload: Fault = {
   runnerSurvives: false,
   async inject(runner, store) {
-    await waitForEntry(runner, store, /\.partial-/);
+    await waitForEntry(runner, store, /data\.tar\.zst\.gpg\.partial-/);
     process.kill(runner.pid, 'SIGKILL');
   },
 };
@@ -40,7 +40,7 @@ const killRunnerMidUpload: Fault = {
 const signalMidUpload = (signal: 'SIGTERM' | 'SIGINT'): Fault => ({
   runnerSurvives: true,
   async inject(runner, store) {
-    await waitForEntry(runner, store, /\.partial-/);
+    await waitForEntry(runner, store, /data\.tar\.zst\.gpg\.partial-/);
     process.kill(runner.pid, signal);
   },
 });

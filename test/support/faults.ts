@@ -275,14 +275,20 @@ export async function nextRunSweeps(job: string, roots: string[], env?: NodeJS.P
 }
 
 /**
- * How many copies the run summary says retention kept: `kept 3 run(s): 2 copies; 1 run:
- * incomplete, ...` → 2, plain `kept 2 run(s)` → 2. Undefined when retention did not report.
+ * How many whole runs the run summary says retention kept. Plain `kept 2 run(s)` → 2; with
+ * reasons, `kept 3 run(s): 1 copy; 1 run: the run just stored; 1 run: incomplete, does not
+ * count as a copy` → 2: every kept run but those kept for not being a copy (incomplete, in
+ * progress, another job's or host's). Undefined when retention did not report.
  */
 export function keptCopies(summary: string): number | undefined {
   const m = /kept (\d+) run\(s\)(?:: (.*?))?, removed/.exec(summary);
   if (!m) return undefined;
-  if (m[2] === undefined) return Number(m[1]);
-  return Number(/(\d+) cop(?:y|ies)/.exec(m[2])?.[1] ?? 0);
+  let whole = Number(m[1]);
+  for (const group of (m[2] ?? '').split('; ')) {
+    const g = /^(\d+) runs?: (.*)$/.exec(group);
+    if (g && /does not count|in progress|another job|other host/.test(g[2]!)) whole -= Number(g[1]);
+  }
+  return whole;
 }
 
 /** kill -9 of the runner and every descendant it still has (a test's last resort, never a fault). */
