@@ -105,8 +105,9 @@ export interface ErrorContext {
 
 function namesContext(error: BackupError, context: ErrorContext | undefined): boolean {
   if (!context || error.plugin !== context.plugin) return false;
-  // Compression and encryption errors carry the source's id under the 'pipeline' layer.
-  return error.layer === context.layer || (context.layer === 'source' && error.layer === 'pipeline');
+  // Compression, encryption and read-back errors carry the id of the source or destination
+  // they worked for under the 'pipeline' layer.
+  return error.layer === context.layer || error.layer === 'pipeline';
 }
 
 /**

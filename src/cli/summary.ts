@@ -65,6 +65,7 @@ function keptText(r: RetentionReport): string {
     const group = /^copy \d+$/.test(reason) ? 'copies' : reason;
     groups.set(group, (groups.get(group) ?? 0) + 1);
   }
-  const parts = [...groups].map(([reason, n]) => (reason === 'copies' ? `${n} ${n === 1 ? 'copy' : 'copies'}` : `${n} run${n === 1 ? '' : 's'}: ${reason}`));
+  // Copies first: they are what retention_copies counts; the rest say why they are kept besides.
+  const parts = [...groups].sort(([a], [b]) => Number(b === 'copies') - Number(a === 'copies')).map(([reason, n]) => (reason === 'copies' ? `${n} ${n === 1 ? 'copy' : 'copies'}` : `${n} run${n === 1 ? '' : 's'}: ${reason}`));
   return `${head}: ${parts.join('; ')}`;
 }

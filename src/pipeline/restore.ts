@@ -192,8 +192,9 @@ async function restoreFromFirst(
       return { run: run.runKey, destination: d.loaded.options.id, files: written };
     } catch (error) {
       if (options.destination || error instanceof UsageError) throw error;
-      problems.push(`${d.loaded.options.id}: ${describeError(error)}`);
-      logger.warn(`restore from ${d.loaded.options.id} failed: ${describeError(error)}`);
+      const why = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
+      problems.push(`${d.loaded.options.id}: ${why}`);
+      logger.warn(`restore from ${d.loaded.options.id} failed: ${why}`);
     }
   }
   // No whole run, or every copy failed its checks: a data failure (exit 1), not a usage error.

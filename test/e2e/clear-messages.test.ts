@@ -135,6 +135,7 @@ describeWith(['tar', 'zstd'], 'messages an operator reads', () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/wrong passphrase or key/);
     expect(wrong.stderr).not.toMatch(/Session key/i);
+    expect(wrong.stderr).not.toMatch(/disk: (pipeline|destination) disk:/);
   });
 
   it('restore without --source in a job of two sources asks for it by name', async () => {

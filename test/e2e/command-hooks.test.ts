@@ -77,7 +77,7 @@ describeWith(['tar', 'zstd'], 'command hooks, end to end', () => {
     const failedEnv = await envFile(join(dir, 'guarded.env'));
     expect(failedEnv).toMatchObject({ BACKUP_PHASE: 'after', BACKUP_JOB: 'job', BACKUP_SOURCE: 'guarded', BACKUP_SOURCE_TYPE: 'folder', BACKUP_STATUS: 'failure', BACKUP_HOSTNAME: 'testhost' });
     expect(failedEnv.BACKUP_ERROR).toContain('database is in maintenance mode');
-    expect(await readFile(join(dir, 'guarded.error'), 'utf8')).toContain('guarded failed: source guarded: before command');
+    expect(await readFile(join(dir, 'guarded.error'), 'utf8')).toContain('guarded failed: before command');
 
     const okEnv = await envFile(join(dir, 'plain.env'));
     expect(okEnv).toMatchObject({ BACKUP_SOURCE: 'plain', BACKUP_STATUS: 'success', BACKUP_ERROR: '' });
