@@ -1,12 +1,36 @@
 /**
- * Builds dist/ once so end-to-end tests run the real `backup` executable. Type errors are
- * `npm run typecheck`'s job; tsc still emits JavaScript for them, so they do not stop tests.
+ * Builds dist/ so end-to-end tests run the real `backup` executable, but only when a source file
+ * changed since the last build (a unit test file then starts in seconds, not after a full tsc).
+ * Type errors are `npm run typecheck`'s job; tsc still emits JavaScript for them, so they do not
+ * stop tests.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const STAMP = 'dist/.build-stamp';
+
+function newestMtime(path: string): number {
+  const info = statSync(path);
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = info.mtimeMs;
+  for (const entry of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, entry)));
+  return newest;
+}
+
+function upToDate(): boolean {
+  if (!existsSync(STAMP) || !existsSync('dist/cli/main.js')) return false;
+  const built = statSync(STAMP).mtimeMs;
+  return ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].every((p) => newestMtime(p) < built);
+}
 
 export default function setup(): void {
+  if (process.env.CI !== 'true' && upToDate()) return;
+  const started = Date.now();
   const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
   if (result.status !== 0) console.warn(`tsc reported problems (run npm run typecheck):\n${result.stdout.slice(0, 2000)}`);
   if (!existsSync('dist/cli/main.js')) throw new Error('build failed: dist/cli/main.js is missing');
+  // The stamp's time is the build's start: a file saved during the build triggers the next one.
+  writeFileSync(STAMP, '');
+  utimesSync(STAMP, new Date(started), new Date(started));
 }
