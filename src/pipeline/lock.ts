@@ -1,11 +1,21 @@
 /**
- * One run per job at a time: a lock file per job in the state directory holding the pid.
- * A lock whose process is gone (crash, kill -9, reboot) is stale and taken over.
+ * One run per job at a time: a lock file per job in the state directory.
+ *
+ * - The lock is keyed by the job file's real path: the same job reached through a symlink (or
+ *   `./job.json` and `/etc/backup/job.json`) is the same lock.
+ * - The file records the holder's process identity (pid, boot id, start time): a lock whose
+ *   process is gone (crash, kill -9, reboot) or whose pid now belongs to another process is
+ *   stale and taken over.
+ * - The file appears whole or not at all: it is written under a temporary name and hard-linked
+ *   to the lock name (link fails when the name exists, so exactly one writer wins).
+ *   A lock file that does not parse is taken as held while fresh, as stale once old.
  */
-import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { LockHeldError } from '../errors.js';
+import { currentProcessIdentity, isProcessAlive, type ProcessIdentity } from '../lib/process-identity.js';
 import type { JobInfo } from '../plugin.js';
 
 export interface JobLock {
@@ -13,50 +23,128 @@ export interface JobLock {
   release(): Promise<void>;
 }
 
-function processAlive(pid: number): boolean {
+interface LockContent {
+  pid?: number;
+  started?: string;
+  job?: string;
+  holder?: ProcessIdentity;
+}
+
+/**
+ * A lock file that does not parse can only come from a crash of an older version mid-write
+ * (this one never shows a partial file): stale once it is older than any write takes.
+ */
+const UNREADABLE_STALE_MS = 10_000;
+/** How long to wait while another run takes over a stale lock, and how often. */
+const TAKEOVER_WAIT_MS = 20;
+const ATTEMPTS = 100;
+
+function realJobPath(job: JobInfo): string {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return realpathSync(job.path);
+  } catch {
+    return job.path; // `<embedded>`, or a file removed since it was loaded
   }
 }
 
 export function lockPath(stateDir: string, job: JobInfo): string {
-  const digest = createHash('sha256').update(job.path).digest('hex').slice(0, 12);
-  return join(stateDir, 'locks', `${job.name}-${digest}.lock`);
+  const real = realJobPath(job);
+  const digest = createHash('sha256').update(real).digest('hex').slice(0, 12);
+  const name = real === job.path ? job.name : basename(real).replace(/\.[^.]*$/, '');
+  return join(stateDir, 'locks', `${name}-${digest}.lock`);
+}
+
+type Holder = { state: 'live'; content: LockContent } | { state: 'stale'; ino: number } | { state: 'gone' };
+
+async function inspect(path: string): Promise<Holder> {
+  let ino: number;
+  let text: string;
+  let ageMs: number;
+  try {
+    const s = await stat(path);
+    ino = s.ino;
+    ageMs = Date.now() - s.mtimeMs;
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'gone' };
+    throw error;
+  }
+  let content: LockContent;
+  try {
+    content = JSON.parse(text) as LockContent;
+  } catch {
+    return ageMs > UNREADABLE_STALE_MS ? { state: 'stale', ino } : { state: 'live', content: {} };
+  }
+  const identity = content.holder ?? (typeof content.pid === 'number' ? { pid: content.pid } : undefined);
+  if (!identity) return ageMs > UNREADABLE_STALE_MS ? { state: 'stale', ino } : { state: 'live', content };
+  // Unknown (another host's identity, on a shared state folder) counts as alive.
+  return isProcessAlive(identity) === false ? { state: 'stale', ino } : { state: 'live', content };
+}
+
+/**
+ * Removes the stale lock `ino` and nothing else. Removals are serialised by a takeover file
+ * (created exclusively), under which the lock is checked again: two runs that both saw the
+ * stale lock can never remove the new lock the first of them took meanwhile.
+ */
+async function removeStale(path: string, ino: number): Promise<void> {
+  const guard = `${path}.takeover`;
+  try {
+    await writeFile(guard, String(process.pid), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another run is taking over: let it. A guard left by a crash goes after a while.
+    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > UNREADABLE_STALE_MS) await unlink(guard).catch(() => undefined);
+    else await new Promise((resolve) => setTimeout(resolve, TAKEOVER_WAIT_MS));
+    return;
+  }
+  try {
+    const now = await stat(path).catch(() => undefined);
+    if (now?.ino === ino) await unlink(path);
+  } finally {
+    await unlink(guard).catch(() => undefined);
+  }
 }
 
 export async function acquireJobLock(stateDir: string, job: JobInfo): Promise<JobLock> {
   const path = lockPath(stateDir, job);
   await mkdir(join(stateDir, 'locks'), { recursive: true, mode: 0o700 });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(JSON.stringify({ pid: process.pid, started: new Date().toISOString(), job: job.path }));
-      await handle.close();
-      let released = false;
-      return {
-        path,
-        async release() {
-          if (released) return;
-          released = true;
-          await unlink(path).catch(() => undefined);
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      let holder: { pid?: number; started?: string } = {};
+  const me = currentProcessIdentity();
+  const content: LockContent = { pid: me.pid, started: new Date().toISOString(), job: realJobPath(job), holder: me };
+  const text = JSON.stringify(content);
+  const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+  try {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       try {
-        holder = JSON.parse(await readFile(path, 'utf8')) as typeof holder;
-      } catch {
-        // Unreadable or half-written: treat as stale below only if it stays that way.
+        await link(temp, path);
+        return ownLock(path, text);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
-      if (holder.pid && processAlive(holder.pid) && holder.pid !== process.pid) {
-        throw new LockHeldError(`another run of ${job.path} is in progress (pid ${holder.pid}, started ${holder.started ?? '?'}); lock ${path}`);
+      const holder = await inspect(path);
+      if (holder.state === 'live') {
+        const { pid, started } = holder.content;
+        throw new LockHeldError(`another run of ${job.path} is in progress (pid ${pid ?? '?'}, started ${started ?? '?'}); lock ${path}`);
       }
-      await unlink(path).catch(() => undefined);
+      if (holder.state === 'stale') await removeStale(path, holder.ino);
     }
+    throw new LockHeldError(`could not take the lock ${path}`);
+  } finally {
+    await unlink(temp).catch(() => undefined);
   }
-  throw new LockHeldError(`could not take the lock ${path}`);
+}
+
+function ownLock(path: string, text: string): JobLock {
+  let released = false;
+  return {
+    path,
+    async release() {
+      if (released) return;
+      released = true;
+      // Only our own lock: never one another run took over meanwhile.
+      const now = await readFile(path, 'utf8').catch(() => undefined);
+      if (now === text) await unlink(path).catch(() => undefined);
+    },
+  };
 }
