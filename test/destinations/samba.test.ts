@@ -71,8 +71,9 @@ describe('smbclient output parsing', () => {
 describeWith(SMBD_BINARIES, 'samba destination against smbd', () => {
   describeDestinationContract('samba', async () => {
     const smb = await startSmbd();
-    return { destination: await makeSamba(smb), cleanup: () => smb.stop() };
-  });
+    const options = { host: smb.host, port: smb.port, share: smb.share, workgroup: smb.workgroup, credentials: { username: smb.username, password: smb.password } };
+    return { destination: await makeSamba(smb), cleanup: () => smb.stop(), spawn: { type: 'samba', options } };
+  }, { credentialsInTempFolder: true });
 
   describe('samba extras', () => {
     let smb: SmbdServer;

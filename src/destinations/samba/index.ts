@@ -5,11 +5,11 @@
  * stream ended cleanly and smbclient confirmed the write; on failure or abort the temporary file
  * is deleted.
  */
-import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
-import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
+import { finalNameOf, isPartialName, partialNameFor } from '../temp-names.js';
 import { SambaOptions } from './schema.js';
 import {
   connectionFailure,
@@ -25,7 +25,6 @@ import {
   type SmbPlace,
 } from './smbclient.js';
 
-const PARTIAL_MARK = '.partial-';
 /** Bytes of smbclient's stdout held back until it exited (its error messages come last). */
 const HOLD_BACK = 4096;
 /** Commands per smbclient run when deleting (keeps the -c argument far below the argv limit). */
@@ -100,6 +99,37 @@ export const sambaDestination = defineDestination({
       }
     }
 
+    /** Files under the deepest folder `prefix` names (paths from the share root), temporary uploads included. */
+    async function filesUnder(prefix: string) {
+      const full = base + prefix;
+      const folder = dirOf(full);
+      if (folder && unsafeNameProblem(folder)) throw fail(`cannot list "${prefix}": the folder ${unsafeNameProblem(folder)}`);
+      const result = await run(`listing ${full}`, ['recurse', folder ? `ls ${quote(`${folder}/*`)}` : 'ls']);
+      if (result.code !== 0) {
+        if (saysNotFound(result.output)) return [];
+        throw fail(`listing ${full} failed: ${explainSmbOutput(result.output, place)}`);
+      }
+      return parseRecursiveListing(result.output, folder);
+    }
+
+    /** Deletes files (paths from the share root); files already gone are fine. Folders left empty go too. */
+    async function removeFiles(remotes: string[]): Promise<void> {
+      if (remotes.length === 0) return;
+      // Folders left empty go too (deepest first), never the destination's root folder.
+      const folders = new Set<string>();
+      for (const remote of remotes) for (const folder of ancestry(dirOf(remote))) if (folder.length > root.length) folders.add(folder);
+      const commands = [
+        ...remotes.map((r) => `del ${quote(r)}`),
+        ...[...folders].sort((a, b) => b.split('/').length - a.split('/').length).map((f) => `rmdir ${quote(f)}`),
+      ];
+      for (let i = 0; i < commands.length; i += DELETE_BATCH) {
+        const result = await run(`deleting ${remotes.length} file(s)`, commands.slice(i, i + DELETE_BATCH));
+        // Expected: files already gone, folders not empty or already gone.
+        const problems = unexpectedStatusLines(result.output, /removing remote directory|NT_STATUS_(OBJECT_NAME_NOT_FOUND|OBJECT_PATH_NOT_FOUND|NO_SUCH_FILE)\b/);
+        if (problems.length > 0) throw fail(`deleting failed: ${explainSmbOutput(problems.join('\n'), place)}`);
+      }
+    }
+
     return {
       async check() {
         const result = await run(`connecting to //${options.host}/${options.share}`, [root ? `ls ${quote(root)}` : 'ls']);
@@ -112,7 +142,7 @@ export const sambaDestination = defineDestination({
       async put(key, body, { signal }) {
         const remote = remoteOf(key);
         const folder = dirOf(remote);
-        const temp = `${folder ? `${folder}/` : ''}.${baseOf(remote)}${PARTIAL_MARK}${randomBytes(6).toString('hex')}`;
+        const temp = `${folder ? `${folder}/` : ''}${partialNameFor(baseOf(remote))}`;
         signal.throwIfAborted();
 
         let size = 0;
@@ -174,19 +204,32 @@ export const sambaDestination = defineDestination({
       },
 
       async *list(prefix) {
-        const full = base + prefix;
-        const folder = dirOf(full);
-        if (folder && unsafeNameProblem(folder)) throw fail(`cannot list "${prefix}": the folder ${unsafeNameProblem(folder)}`);
-        const result = await run(`listing ${full}`, ['recurse', folder ? `ls ${quote(`${folder}/*`)}` : 'ls']);
-        if (result.code !== 0) {
-          if (saysNotFound(result.output)) return;
-          throw fail(`listing ${full} failed: ${explainSmbOutput(result.output, place)}`);
-        }
-        for (const file of parseRecursiveListing(result.output, folder)) {
-          if (!file.path.startsWith(full) || baseOf(file.path).includes(PARTIAL_MARK)) continue;
+        for (const file of await filesUnder(prefix)) {
+          if (!file.path.startsWith(base + prefix) || isPartialName(baseOf(file.path))) continue;
           const stored: StoredObject = { key: file.path.slice(base.length), size: file.size, lastModified: file.lastModified };
           yield stored;
         }
+      },
+
+      async *listPartial(prefix) {
+        for (const file of await filesUnder(prefix)) {
+          const final = finalNameOf(baseOf(file.path));
+          if (final === undefined) continue;
+          if (!file.path.startsWith(base)) continue;
+          const handle = file.path.slice(base.length);
+          const key = `${dirOf(handle) ? `${dirOf(handle)}/` : ''}${final}`;
+          if (!key.startsWith(prefix)) continue;
+          const partial: PartialUpload = { key, handle, size: file.size, lastModified: file.lastModified };
+          yield partial;
+        }
+      },
+
+      async removePartial(partials) {
+        for (const partial of partials) {
+          // The handle is the temporary file's path under the root: only ever one of ours.
+          if (finalNameOf(baseOf(partial.handle)) === undefined) throw fail(`${partial.handle} is not a partial upload`);
+        }
+        await removeFiles(partials.map((p) => remoteOf(p.handle)));
       },
 
       async get(key) {
@@ -248,21 +291,7 @@ export const sambaDestination = defineDestination({
       },
 
       async delete(keys) {
-        if (keys.length === 0) return;
-        const remotes = keys.map(remoteOf);
-        // Folders left empty go too (deepest first), never the destination's root folder.
-        const folders = new Set<string>();
-        for (const remote of remotes) for (const folder of ancestry(dirOf(remote))) if (folder.length > root.length) folders.add(folder);
-        const commands = [
-          ...remotes.map((r) => `del ${quote(r)}`),
-          ...[...folders].sort((a, b) => b.split('/').length - a.split('/').length).map((f) => `rmdir ${quote(f)}`),
-        ];
-        for (let i = 0; i < commands.length; i += DELETE_BATCH) {
-          const result = await run(`deleting ${keys.length} file(s)`, commands.slice(i, i + DELETE_BATCH));
-          // Expected: files already gone, folders not empty or already gone.
-          const problems = unexpectedStatusLines(result.output, /removing remote directory|NT_STATUS_(OBJECT_NAME_NOT_FOUND|OBJECT_PATH_NOT_FOUND|NO_SUCH_FILE)\b/);
-          if (problems.length > 0) throw fail(`deleting failed: ${explainSmbOutput(problems.join('\n'), place)}`);
-        }
+        await removeFiles(keys.map(remoteOf));
       },
     };
   },

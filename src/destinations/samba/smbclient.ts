@@ -1,7 +1,8 @@
 /**
  * Running Samba's smbclient for the samba destination: one process per operation, commands given
  * with -c, the password in a 0600 authentication file (-A) in a private temp folder that is
- * removed when the process ends (never in argv or the environment), and the parsing of its
+ * removed when the process ends (never in argv or the environment; the folder's name records
+ * this process, so sweepTempFolders removes it after a kill -9), and the parsing of its
  * output. smbclient reports most failures as `NT_STATUS_...` lines and, with several commands,
  * exits with the status of the last one only, so the output is read, not just the exit code.
  *
@@ -11,11 +12,12 @@
  * the folder, then each subfolder under a `\path\from\share\root` heading.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redact } from '../../secrets.js';
 import { notFoundMessage } from '../../pipeline/process.js';
+import { makeRunTempDir } from '../../pipeline/sweep.js';
 
 export interface SmbConnection {
   host: string;
@@ -61,7 +63,8 @@ function authFileText(c: SmbConnection): string {
 
 /** Starts smbclient with `commands` (joined with ";"). The auth file lives until it exits. */
 export async function runSmbclient(c: SmbConnection, commands: readonly string[], options: SmbRunOptions = {}): Promise<SmbRun> {
-  const dir = await mkdtemp(join(tmpdir(), 'backup-smb-'));
+  // Named after this process, so a run killed with kill -9 leaves a folder the next run sweeps.
+  const dir = await makeRunTempDir(tmpdir(), 'backup-runner-smb-');
   const auth = join(dir, 'auth');
   try {
     await writeFile(auth, authFileText(c), { mode: 0o600, flag: 'wx' });
