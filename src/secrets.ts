@@ -41,14 +41,14 @@ export const WHOLE_TOKEN_BELOW = 6;
 const MASK = '***';
 
 /** Fixed words of API paths: never tokens, and masking them would garble messages. */
-const API_WORDS = new Set(['services', 'webhooks', '_matrix', 'client', 'directory', 'm.room.message', 'sendMessage', 'status']);
+export const API_PATH_WORDS: ReadonlySet<string> = new Set(['services', 'webhooks', '_matrix', 'client', 'directory', 'm.room.message', 'sendMessage', 'status']);
 
 /** Query parameter names whose values are credentials whatever they look like. */
 const SECRET_PARAM = /token|key|secret|sig|pass|auth|code|session|cred/i;
 
 /** A URL path segment or query value that looks like a generated token rather than a word. */
 function looksLikeToken(value: string): boolean {
-  if (API_WORDS.has(value)) return false;
+  if (API_PATH_WORDS.has(value)) return false;
   if (value.length >= 16) return true;
   return value.length >= WHOLE_TOKEN_BELOW && (/\d/.test(value) || (/[a-z]/.test(value) && /[A-Z]/.test(value)));
 }
@@ -205,6 +205,18 @@ export function maskUrlCredentials(text: string): string {
 
 export function redact(text: string): string {
   return maskUrlCredentials(redactor.redact(text));
+}
+
+/**
+ * A copy of plain data (a report for export) with every string redacted, keys included.
+ * Redacting the JSON text instead would break it when a secret is a JSON word (a password `1`
+ * or `true` masked inside `"copies":1`).
+ */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((item: unknown) => redactDeep(item)) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactDeep(v)])) as T;
 }
 
 /**

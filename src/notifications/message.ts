@@ -3,7 +3,7 @@
  * sizes, durations, the error, and for failures the last log lines. Every string leaving here
  * has passed through the redactor.
  */
-import { redact } from '../secrets.js';
+import { redact, redactDeep } from '../secrets.js';
 import type { RunReport, SourceReport } from '../report.js';
 import { totalStoredBytes } from '../report.js';
 import type { NotificationEvent } from './types.js';
@@ -93,5 +93,5 @@ export function isFailure(event: NotificationEvent): boolean {
 
 /** The report with only what a machine-readable channel (webhook, Elasticsearch) should carry. */
 export function reportForExport(run: RunReport): RunReport {
-  return JSON.parse(redact(JSON.stringify(run))) as RunReport;
+  return redactDeep(run);
 }

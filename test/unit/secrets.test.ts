@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Redactor, maskUrlCredentials, redactedExcerpt, redactor } from '../../src/secrets.js';
+import { Redactor, maskUrlCredentials, redactDeep, redactedExcerpt, redactor } from '../../src/secrets.js';
 import { withRetry } from '../../src/retry.js';
 import { nearest } from '../../src/config/nearest.js';
 import { loadJobText, JobFileError } from '../../src/config/load.js';
@@ -72,6 +72,12 @@ describe('Redactor', () => {
     expect(r.redact('mysqldump -px --password=pp: pp x')).toBe('mysqldump -px --password=***: *** ***');
     // 6 characters and more: anywhere, also inside words.
     expect(r.redact('/srv/backupdata')).toBe('/srv/***data');
+  });
+  it('redacts the strings of a report, not its JSON text: a secret that is a JSON word breaks nothing', () => {
+    redactor.add('1');
+    redactor.add('true');
+    const report = { copies: 1, ok: true, error: 'login 1 failed', [`host-true`]: ['a true b'], when: null };
+    expect(redactDeep(report)).toEqual({ copies: 1, ok: true, error: 'login *** failed', 'host-***': ['a *** b'], when: null });
   });
   it('cuts an excerpt only after redacting, so no half secret survives the cut', () => {
     const secret = 'LongTokenValue-1234567890';

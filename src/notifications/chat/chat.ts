@@ -11,6 +11,7 @@ import { flag } from '../../config/fields.js';
 import { runOutcomeWanted, type EventDefaults } from '../events.js';
 import { eventBody, eventTitle } from '../message.js';
 import { NotificationError } from '../../errors.js';
+import { API_PATH_WORDS } from '../../secrets.js';
 import { HttpStatusError, sendHttp, type HttpRequest, type HttpResponse } from '../http.js';
 import type { NotificationEvent, NotificationKind } from '../types.js';
 
@@ -132,9 +133,6 @@ export async function send(request: HttpRequest, hints: Partial<Record<number, s
   }
 }
 
-/** Fixed words of the APIs' paths: never tokens, and masking them would garble messages. */
-const API_WORDS = new Set(['services', 'webhooks', '_matrix', 'client', 'directory', 'm.room.message', 'sendMessage', 'status']);
-
 /** Masks the URL's path segments and query values (6+ characters: tokens, not "api") in `text`. */
 export function scrubUrlParts(text: string, url: string): string {
   let parsed: URL;
@@ -145,7 +143,7 @@ export function scrubUrlParts(text: string, url: string): string {
   }
   const parts = new Set<string>();
   const add = (value: string) => {
-    if (value.length < 6 || API_WORDS.has(value)) return;
+    if (value.length < 6 || API_PATH_WORDS.has(value)) return;
     parts.add(value);
     try {
       parts.add(decodeURIComponent(value));

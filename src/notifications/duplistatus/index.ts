@@ -6,7 +6,7 @@
  * timeout (30 s) covers it.
  */
 import { createHash } from 'node:crypto';
-import { redact } from '../../secrets.js';
+import { redactDeep } from '../../secrets.js';
 import type { RunReport, SourceReport } from '../../report.js';
 import { totalStoredBytes } from '../../report.js';
 import { makeWants } from '../events.js';
@@ -113,7 +113,7 @@ export function duplicatiReport(run: RunReport, source: SourceReport, options: D
     },
     LogLines: logLines,
   };
-  return JSON.parse(redact(JSON.stringify(report))) as DuplicatiReport;
+  return redactDeep(report);
 }
 
 export const duplistatusNotification = defineNotification({

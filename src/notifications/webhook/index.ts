@@ -3,7 +3,7 @@
  * the receiver can tell it came from us. By default once per run (the summary).
  */
 import { createHmac } from 'node:crypto';
-import { redact, redactor } from '../../secrets.js';
+import { redactDeep, redactor } from '../../secrets.js';
 import { makeWants } from '../events.js';
 import { sendHttp } from '../http.js';
 import { reportForExport } from '../message.js';
@@ -22,7 +22,7 @@ export function webhookPayload(event: NotificationEvent): string {
   return JSON.stringify({
     format: WEBHOOK_FORMAT,
     event: event.kind,
-    source: source ? (JSON.parse(redact(JSON.stringify(source))) as unknown) : null,
+    source: source ? redactDeep(source) : null,
     run: reportForExport(event.run),
   });
 }
