@@ -79,7 +79,7 @@ describeWith(['tar', 'zstd'], 'messages an operator reads', () => {
     expect(out).not.toMatch(/→ (usb|nas) \(local\): failure: destination (usb|nas):/);
 
     const dry = await runCli(['run', '--dry-run', job]);
-    expect(dry.stdout).toMatch(/→ usb \(local\): FAILED the check: .*not writable/);
+    expect(dry.stdout).toMatch(/→ usb \(local\): FAILED the check: .*: not writable: read-only file system \(EROFS\)$/m);
     expect(dry.stdout).not.toContain('destination usb: destination usb');
   });
 
@@ -98,7 +98,7 @@ describeWith(['tar', 'zstd'], 'messages an operator reads', () => {
     expect(result.code, result.stderr).toBe(1);
     const [status, error] = (await readFile(join(dir, 'job.error'), 'utf8')).split('|');
     expect(status).toBe('failure');
-    expect(error).toMatch(/^gone: cannot read .*missing \(ENOENT\)$/);
+    expect(error).toMatch(/^gone: cannot read .*missing: does not exist \(ENOENT\)$/);
   });
 
   it('restore: --source may be left out with one source; a wrong passphrase says so; history has seconds and raw sizes', async () => {

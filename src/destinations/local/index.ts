@@ -86,7 +86,7 @@ export const localDestination = defineDestination({
       async check() {
         await ensureRoot();
         await access(root, constants.W_OK).catch((error: unknown) => {
-          throw fail(`${root} is not writable`, error);
+          throw fail(writeFailure(error), error);
         });
       },
 

@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { SourceError } from '../../errors.js';
+import { SourceError, describeSystemError, isSystemError } from '../../errors.js';
 import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
 import { defineSource, type Artifact } from '../types.js';
 import { FolderOptions } from './schema.js';
@@ -28,7 +28,8 @@ export const folderSource = defineSource({
     const command = options.tar_command ?? 'tar';
     const check = async () => {
       await stat(target).catch((error: NodeJS.ErrnoException) => {
-        throw new SourceError(`cannot read ${target} (${error.code ?? error.message})`, { plugin: options.id });
+        const why = isSystemError(error) ? describeSystemError(error) : `${target}: ${error.message}`;
+        throw new SourceError(`cannot read ${why}`, { plugin: options.id });
       });
     };
     return {
