@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b2Destination } from '../../src/destinations/b2/index.js';
 import { DestinationError, ObjectNotFoundError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { describeDestinationContract, failingStream, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
+import { describeDestinationContract, failingStream, listKeys, listPartials, randomStream, sha256Of } from '../support/destination-contract.js';
 import { startB2Fake, type B2Fake } from '../support/fakes/b2.js';
 import { closedPort } from '../support/fakes/http.js';
 
@@ -25,7 +25,11 @@ describeDestinationContract(
   'b2',
   async () => {
     const fake = await startB2Fake({ bucket: 'backups' });
-    return { destination: await makeB2(fake, { prefix: 'host1' }), cleanup: () => fake.close() };
+    const spawn = {
+      type: 'b2',
+      options: { bucket: 'backups', credentials: { application_key_id: fake.keyId, application_key: fake.key }, endpoint: fake.url, part_size_mb: 5, prefix: 'host1' },
+    };
+    return { destination: await makeB2(fake, { prefix: 'host1' }), cleanup: () => fake.close(), spawn };
   },
   { pagingObjects: 25 },
 );
@@ -50,6 +54,22 @@ describe('b2 destination', () => {
     expect((fake.calls.b2_upload_part ?? 0) - (before.b2_upload_part ?? 0)).toBe(3);
     expect(fake.calls.b2_finish_large_file).toBe((before.b2_finish_large_file ?? 0) + 1);
     expect((await sha256Of(await d.get('large/b.bin'))).sha256).toBe(await sha256);
+  });
+
+  it('lists unfinished large files under the prefix across pages and cancels them', async () => {
+    const d = await makeB2(fake, { prefix: 'srv' });
+    const names = Array.from({ length: 12 }, (_, i) => `left/${String(i).padStart(2, '0')}/db.sql.zst.gpg`);
+    const ids = names.map((n) => fake.addUnfinishedLargeFile(`srv/${n}`));
+    const outside = fake.addUnfinishedLargeFile('srv/other/x.bin');
+    const found = await listPartials(d, 'left/');
+    expect(found.map((f) => f.key).sort()).toEqual([...names].sort());
+    expect(found.map((f) => f.handle).sort()).toEqual([...ids].sort());
+    await d.removePartial!(found);
+    await d.removePartial!(found.slice(0, 1)); // already cancelled: not an error
+    expect(await listPartials(d, 'left/')).toEqual([]);
+    expect(fake.versions().map((v) => v.fileId)).toContain(outside);
+    await d.removePartial!(await listPartials(d, 'other/'));
+    expect(fake.versions().filter((v) => v.action === 'start')).toEqual([]);
   });
 
   it('cancels the large file when the stream fails, leaving no version at all', async () => {

@@ -5,7 +5,8 @@
  * part goes up with one b2_upload_file; a longer one becomes a large file (b2_start_large_file,
  * b2_upload_part with each part's SHA-1, b2_finish_large_file). A large file is visible only
  * once finished; on a stream error or abort the large file is cancelled (b2_cancel_large_file),
- * so nothing stays listed and no unfinished parts are billed.
+ * so nothing stays listed and no unfinished parts are billed. A large file left by a killed
+ * run is a partial upload (b2_list_unfinished_large_files), swept by b2_cancel_large_file.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -13,7 +14,7 @@ import type B2 from 'backblaze-b2';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
 import { isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
-import { defineDestination, type Destination, type StoredObject } from '../types.js';
+import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
 import { normalisePrefix } from '../cloud/prefix.js';
 import { B2Options } from './schema.js';
 
@@ -36,6 +37,12 @@ function failureOf(error: unknown): B2Failure {
     code: typeof data?.code === 'string' ? data.code : undefined,
     message: typeof data?.message === 'string' ? data.message : undefined,
   };
+}
+
+interface B2UnfinishedFile {
+  fileId: string;
+  fileName: string;
+  uploadTimestamp: number;
 }
 
 export const b2Destination = defineDestination({
@@ -179,6 +186,25 @@ export const b2Destination = defineDestination({
       return found;
     }
 
+    /**
+     * b2_list_unfinished_large_files (backblaze-b2 1.7 leaves it unimplemented): one page of the
+     * large files started and neither finished nor cancelled, names starting with `namePrefix`.
+     */
+    async function unfinishedPage(namePrefix: string, startFileId: string | undefined) {
+      return call(async ({ b2, bucketId }) => {
+        const response = await fetch(`${b2.apiUrl}/b2api/v2/b2_list_unfinished_large_files`, {
+          method: 'POST',
+          headers: { authorization: b2.authorizationToken ?? '', 'content-type': 'application/json' },
+          body: JSON.stringify({ bucketId, namePrefix, maxFileCount: 100, ...(startFileId ? { startFileId } : {}) }),
+          signal: AbortSignal.timeout(120_000),
+        });
+        const data = (await response.json().catch(() => ({}))) as { files?: B2UnfinishedFile[]; nextFileId?: string | null; code?: string; message?: string };
+        // Shaped as the axios errors of the other calls, so call() and explain() read it the same way.
+        if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { response: { status: response.status, data } });
+        return { files: data.files ?? [], next: data.nextFileId ?? undefined };
+      });
+    }
+
     return {
       async check() {
         await call(({ b2, bucketId }) => b2.listFileNames({ bucketId, prefix: root, maxFileCount: 1 })).catch((error: unknown) => {
@@ -224,6 +250,37 @@ export const b2Destination = defineDestination({
           }
           startFileName = res.data.nextFileName;
         } while (startFileName);
+      },
+
+      async *listPartial(prefix) {
+        let start: string | undefined;
+        do {
+          let page;
+          try {
+            page = await unfinishedPage(root + prefix, start);
+          } catch (error) {
+            throw explain(`listing unfinished large files under ${prefix}`, error);
+          }
+          for (const f of page.files) {
+            if (!f.fileName.startsWith(root + prefix)) continue;
+            const partial: PartialUpload = { key: f.fileName.slice(root.length), handle: f.fileId, lastModified: new Date(f.uploadTimestamp) };
+            yield partial;
+          }
+          start = page.next;
+        } while (start);
+      },
+
+      async removePartial(partials) {
+        for (const partial of partials) {
+          try {
+            await call(({ b2 }) => b2.cancelLargeFile({ fileId: partial.handle }));
+          } catch (error) {
+            const { status } = failureOf(error);
+            // Already finished or cancelled: nothing left to remove.
+            if (status === 400 || status === 404) continue;
+            throw explain(`cancelling the unfinished large file ${partial.key}`, error);
+          }
+        }
       },
 
       async get(key) {

@@ -9,7 +9,8 @@
  *   X-Bz-Content-Sha1 checked), b2_start_large_file, b2_get_upload_part_url, b2_upload_part
  *   (X-Bz-Part-Number, X-Bz-Content-Sha1), b2_finish_large_file (partSha1Array must match,
  *   at least two parts, every part but the last >= absoluteMinimumPartSize),
- *   b2_cancel_large_file, b2_list_file_names (latest "upload" versions only; startFileName,
+ *   b2_cancel_large_file, b2_list_unfinished_large_files (namePrefix, startFileId, nextFileId),
+ *   b2_list_file_names (latest "upload" versions only; startFileName,
  *   prefix, nextFileName), b2_list_file_versions (every version incl. unfinished large files
  *   as action "start"; nextFileName/nextFileId), b2_delete_file_version (400
  *   file_not_present when missing), and download by name (GET {downloadUrl}/file/{bucket}/{name},
@@ -41,6 +42,8 @@ export interface B2Fake extends FakeServer {
   /** Calls by API name, e.g. calls.b2_upload_part. */
   calls: Record<string, number>;
   expireTokens(): void;
+  /** Starts a large file as a client killed mid-upload leaves it; returns its fileId. */
+  addUnfinishedLargeFile(fileName: string): string;
 }
 
 const MIN_PART = 5_000_000;
@@ -152,6 +155,18 @@ export async function startB2Fake(options: { bucket: string; pageSize?: number; 
         if (i < 0) return error(res, 400, 'bad_request', `No active upload for: ${String(body.fileId)}`);
         const [v] = versions.splice(i, 1);
         return sendJson(res, 200, { fileId: v!.fileId, accountId, bucketId, fileName: v!.fileName });
+      }
+      case 'b2_list_unfinished_large_files': {
+        if (!needBucket()) return;
+        const prefix = String(body.namePrefix ?? '');
+        const max = Math.min(Number(body.maxFileCount ?? 100) || 100, pageSize);
+        // Ordered by fileId, which B2 documents as the paging order (startFileId is inclusive).
+        const open = versions.filter((v) => v.action === 'start' && v.fileName.startsWith(prefix)).sort((a, b) => byteOrder(a.fileId, b.fileId));
+        const startId = body.startFileId as string | undefined;
+        const at = startId ? open.findIndex((v) => byteOrder(v.fileId, startId) >= 0) : 0;
+        const from = at < 0 ? open.length : at;
+        const page = open.slice(from, from + max);
+        return sendJson(res, 200, { files: page.map(info), nextFileId: open[from + max]?.fileId ?? null });
       }
       case 'b2_list_file_names': {
         if (!needBucket()) return;
@@ -277,6 +292,11 @@ export async function startB2Fake(options: { bucket: string; pageSize?: number; 
       const out = new Map<string, Buffer>();
       for (const v of [...versions].sort((a, b) => a.uploadTimestamp - b.uploadTimestamp)) if (v.action === 'upload') out.set(v.fileName, v.data!);
       return out;
+    },
+    addUnfinishedLargeFile: (fileName) => {
+      const v: Version = { fileId: newId(), fileName, bucketId, action: 'start', sha1: 'none', uploadTimestamp: ++clock, parts: new Map() };
+      versions.push(v);
+      return v.fileId;
     },
     expireTokens: () => {
       for (const t of accountTokens) expiredTokens.add(t);
