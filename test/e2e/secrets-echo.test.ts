@@ -210,7 +210,7 @@ describeWith(['tar', 'zstd'], 'secrets against servers that echo the request', (
       // The hostile part really happened: every channel and destination met the echo.
       const paths = server.requests.map((r) => r.pathname);
       for (const prefix of ['/s3', '/backups', '/gcs', '/drive', '/b2', '/dropbox', '/slack', '/discord', '/hook', '/matrix', '/telegram', '/ntfy', '/kuma', '/hc', '/prom', '/es', '/duplistatus']) {
-        expect(paths.some((p) => p.startsWith(prefix)), `no request to ${prefix}: ${paths.join(' ')}`).toBe(true);
+        expect(paths.some((p) => p.startsWith(prefix)), `no request to ${prefix}: ${paths.join(' ')}\n${output.slice(0, 4000)}`).toBe(true);
       }
       expect(paths).toContain('/google/token');
       for (const id of ['s3', 'minio', 'gs', 'gdrive', 'b2', 'dropbox', 'dropbox-refresh', 'slack', 'discord', 'webhook', 'matrix', 'telegram', 'ntfy-token', 'ntfy-login', 'kuma', 'hc', 'prometheus', 'es-login', 'es-key', 'duplistatus', 'mail']) {
