@@ -9,10 +9,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
-import { checkAfterFault, credentialFiles, exitWithin, keptCopies, freeze, leftovers, listRuns, newestFirst, nextRunSweeps, startCli, thaw, waitFor, waitForChild, type RunningCli } from '../support/faults.js';
+import { checkAfterFault, credentialFiles, exitWithin, keptCopies, freeze, leftovers, listRuns, newestFirst, nextRunSweeps, startCli, thaw, waitFor, waitForChild, stopLeftoverRunners, type RunningCli } from '../support/faults.js';
 import { writeJob } from '../support/jobs.js';
 import { MYSQL_HOST, PG_HOST, PG_PORT, mysqlRoot, psqlAs, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -53,6 +53,8 @@ describeWith(['tar', 'zstd', 'gpg', 'psql', 'pg_dump', 'mariadb'], 'faults: betw
   beforeAll(async () => {
     tmp = await makeTempDir('br-faults-db-');
   });
+  // A test that failed half-way must not leave a runner (and its children) behind.
+  afterEach(stopLeftoverRunners);
   afterAll(async () => {
     for (const db of pgDatabases) await psqlAs(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE);`).catch(() => undefined);
     for (const db of myDatabases) await mysqlRoot(`DROP DATABASE IF EXISTS \`${db}\`;`).catch(() => undefined);

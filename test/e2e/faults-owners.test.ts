@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
-import { exitWithin, keptCopies, listRuns, newestFirst, startCli, type ListRow } from '../support/faults.js';
+import { exitWithin, keptCopies, listRuns, newestFirst, startCli, stopLeftoverRunners, type ListRow } from '../support/faults.js';
 import { gpgSymmetric, makeGpgHome, type GpgHome } from '../support/gpg.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -35,6 +35,8 @@ describeWith(['tar', 'zstd', 'gpg', 'gzip'], 'faults: whose run it is (legacy in
     tmp = await makeTempDir('br-faults-owners-');
     gpgHome = await makeGpgHome(false);
   });
+  // A test that failed half-way must not leave a runner (and its children) behind.
+  afterEach(stopLeftoverRunners);
   afterAll(async () => {
     await gpgHome?.remove();
     await tmp?.remove();

@@ -9,10 +9,10 @@
 import { randomBytes } from 'node:crypto';
 import { link, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
-import { checkAfterFault, exitWithin, freeze, keptCopies, leftovers, listRuns, newestFirst, nextRunSweeps, startCli, thaw, waitForChild, waitForEntry, type RunningCli } from '../support/faults.js';
+import { checkAfterFault, exitWithin, freeze, keptCopies, leftovers, listRuns, newestFirst, nextRunSweeps, startCli, thaw, waitForChild, waitForEntry, stopLeftoverRunners, type RunningCli } from '../support/faults.js';
 import { entriesUnder } from '../support/files.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -68,6 +68,8 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: signals and dead children during a
     big = join(tmp.path, 'big.bin');
     await writeFile(big, randomBytes(BIG_BYTES));
   });
+  // A test that failed half-way must not leave a runner (and its children) behind.
+  afterEach(stopLeftoverRunners);
   afterAll(async () => {
     await tmp?.remove();
   });

@@ -8,10 +8,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
-import { checkAfterFault, exitWithin, keptCopies, leftovers, listRuns, mountTmpfs, newestFirst, nextRunSweeps, runBounded, startCli, type Tmpfs } from '../support/faults.js';
+import { checkAfterFault, exitWithin, keptCopies, leftovers, listRuns, mountTmpfs, newestFirst, nextRunSweeps, runBounded, startCli, stopLeftoverRunners, type Tmpfs } from '../support/faults.js';
 import { writeJob } from '../support/jobs.js';
 import { startFakeS3, type FakeS3Server, type FaultReply } from '../support/s3-server.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -30,6 +30,8 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: full disks, dead runners at the ma
     tmp = await makeTempDir('br-faults-storage-');
     s3 = await startFakeS3({ buckets: [BUCKET] });
   });
+  // A test that failed half-way must not leave a runner (and its children) behind.
+  afterEach(stopLeftoverRunners);
   afterAll(async () => {
     for (const m of mounts) await m.unmount();
     await s3?.stop();

@@ -25,6 +25,14 @@ export interface RunningCli {
   done(): boolean;
 }
 
+const started = new Set<RunningCli>();
+
+/** Ends (kill -9, with descendants) every runner a test started and left running: call it in afterEach. */
+export function stopLeftoverRunners(): void {
+  for (const runner of started) if (!runner.done()) killTree(runner);
+  started.clear();
+}
+
 /** Starts `bin/backup.js args` without waiting for it. */
 export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
   const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,7 +48,9 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return { pid: child.pid!, child, stdout: () => stdout, stderr: () => stderr, exited, done: () => finished };
+  const runner: RunningCli = { pid: child.pid!, child, stdout: () => stdout, stderr: () => stderr, exited, done: () => finished };
+  started.add(runner);
+  return runner;
 }
 
 const POLL_MS = 5;
