@@ -70,7 +70,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--extract', 'unpack tar archives into the --to folder')
     .option('--artifact <name>', 'only this dump of the run (e.g. shop.sql when a source dumps several databases)')
     .option('--to-database <name>', 'load a database dump into this database (refuses a non-empty one)')
-    .option('--force', 'with --to-database: load into a database that is not empty')
+    .option('--force', 'with --to-database: load into a database that is not empty; with --extract: merge into a folder that is not empty (files of the backup replace those of the same name)')
     .option('--identity <file>', 'armored private key for recipient-encrypted backups (default: the gpg keyring); its passphrase from BACKUP_IDENTITY_PASSPHRASE')
     .action(async (job: string, opts) => setCode(await commandRestore(job, opts)));
 

@@ -196,3 +196,29 @@ export function stdoutOf(program: SpawnedProgram): Readable {
   if (!out) throw new PipelineError('program stdout is not piped');
   return out;
 }
+
+const SIGNAL_NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+export type StopSignal = keyof typeof SIGNAL_NUMBERS;
+
+/**
+ * Runs `work`; if SIGINT, SIGTERM or SIGHUP arrives meanwhile, runs `cleanup` (remove what
+ * `work` half made) and exits with 128 + the signal's number, as a shell reports it. For
+ * commands without a run to abort (restore into a folder), where dying at once would leave
+ * half-written plaintext behind.
+ */
+export async function cleanUpOnSignal<T>(work: () => Promise<T>, cleanup: (signal: StopSignal) => Promise<void>): Promise<T> {
+  let stopping = false;
+  const handler = (signal: StopSignal) => {
+    if (stopping) return;
+    stopping = true;
+    void cleanup(signal)
+      .catch(() => undefined)
+      .finally(() => process.exit(128 + SIGNAL_NUMBERS[signal]));
+  };
+  for (const name of Object.keys(SIGNAL_NUMBERS) as StopSignal[]) process.on(name, handler);
+  try {
+    return await work();
+  } finally {
+    for (const name of Object.keys(SIGNAL_NUMBERS) as StopSignal[]) process.off(name, handler);
+  }
+}

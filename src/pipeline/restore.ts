@@ -5,8 +5,9 @@
  * a database through the source plugin.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import { makeRunTempDir } from './sweep.js';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { makeRunTempDir, ownerTag, tempFolderOwnerAlive } from './sweep.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';
@@ -17,7 +18,7 @@ import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readBack, plainFileName, type Decryption } from './read-back.js';
 import { dataObjects, fileOf, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
-import { spawnProgram } from './process.js';
+import { cleanUpOnSignal, spawnProgram, type SpawnedProgram } from './process.js';
 import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
@@ -179,11 +180,10 @@ async function restoreFromFirst(
         if (options.toDatabase !== undefined) {
           written.push(await restoreIntoDatabase(job, source, back, name, options, logger));
         } else if (options.to === '-') {
-          await pipeline(back.stream, process.stdout, { end: false });
-          await back.done;
+          await writeToStdout(back, f.key);
           written.push('-');
         } else if (options.extract && name.endsWith('.tar')) {
-          await extractTar(back, options.to!, source.options.id);
+          await extractTar(back, options.to!, source.options.id, options.force);
           written.push(options.to!);
         } else {
           written.push(await writeFileAtomically(back, options.to!, name));
@@ -191,7 +191,7 @@ async function restoreFromFirst(
       }
       return { run: run.runKey, destination: d.loaded.options.id, files: written };
     } catch (error) {
-      if (options.destination || error instanceof UsageError) throw error;
+      if (options.destination || error instanceof UsageError || error instanceof StdoutSpoiledError) throw error;
       const why = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
       problems.push(`${d.loaded.options.id}: ${why}`);
       logger.warn(`restore from ${d.loaded.options.id} failed: ${why}`);
@@ -199,6 +199,30 @@ async function restoreFromFirst(
   }
   // No whole run, or every copy failed its checks: a data failure (exit 1), not a usage error.
   throw new PipelineError(`nothing restored: ${problems.join('; ')}`);
+}
+
+/** Bytes went to stdout and cannot be taken back: no other copy may follow them. */
+class StdoutSpoiledError extends PipelineError {}
+
+/**
+ * `--to -`: bytes reach the reader before the checks at the end of the file are done. A
+ * failure after the first byte says the output must be discarded; a reader that closes early
+ * (`| head -c 1M`) is an incomplete restore, not a success.
+ */
+async function writeToStdout(back: { stream: Readable; done: Promise<void> }, key: string): Promise<void> {
+  let written = 0;
+  back.stream.on('data', (chunk: Buffer) => (written += chunk.length));
+  try {
+    await pipeline(back.stream, process.stdout, { end: false });
+    await back.done;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED' || process.stdout.destroyed) {
+      throw new StdoutSpoiledError(`the reader closed stdout after ${written} bytes of ${key}: the restore is incomplete`);
+    }
+    if (written === 0) throw error;
+    throw new StdoutSpoiledError(`${describeError(error)}; the ${written} bytes already written to stdout are corrupt and must be discarded`, { cause: error });
+  }
 }
 
 /** `--artifact` picks one dump; loading into a database needs exactly one. */
@@ -216,31 +240,98 @@ function selectArtifacts(files: RunFile[], sourceId: string, options: RestoreOpt
   return files;
 }
 
-async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, name: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const final = join(dir, name);
-  const temp = join(dir, `.${name}.restoring-${process.pid}`);
-  try {
-    await pipeline(back.stream, createWriteStream(temp, { mode: 0o600 }));
-    await back.done;
-    await rename(temp, final);
-    return final;
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
+/**
+ * Restores write under temporary names that record their process (see sweep.ts): a leftover of
+ * a restore killed with kill -9 is removed by the next restore into the same folder, never the
+ * staging of a restore still running.
+ */
+const RESTORE_TEMP = /^\.(.+\.)?restoring-/;
+const restoreTempName = (name?: string) => `.${name ? `${name}.` : ''}restoring-${ownerTag()}`;
+
+async function sweepRestoreLeftovers(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!RESTORE_TEMP.test(name) || tempFolderOwnerAlive(name) !== false) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    process.stderr.write(`removed ${join(dir, name)}, left by an interrupted restore\n`);
   }
 }
 
-/** Unpacks into a temporary folder inside DIR and moves the entries in only when every check passed. */
-async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, plugin: string): Promise<void> {
+async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, name: string): Promise<string> {
   await mkdir(dir, { recursive: true });
-  const staging = await mkdtemp(join(dir, '.restoring-'));
-  try {
-    const tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging], { plugin, layer: 'pipeline', label: 'tar -x', stdio: ['pipe', 'ignore', 'pipe'] });
-    await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
-    for (const entry of await readdir(staging)) await rename(join(staging, entry), join(dir, entry));
-  } finally {
-    await rm(staging, { recursive: true, force: true });
+  await sweepRestoreLeftovers(dir);
+  const final = join(dir, name);
+  const temp = join(dir, `${restoreTempName(name)}${randomBytes(3).toString('hex')}`);
+  const removeTemp = () => unlink(temp).catch(() => undefined);
+  return cleanUpOnSignal(
+    async () => {
+      try {
+        await pipeline(back.stream, createWriteStream(temp, { mode: 0o600 }));
+        await back.done;
+        await rename(temp, final);
+        return final;
+      } catch (error) {
+        await removeTemp();
+        throw error;
+      }
+    },
+    async (signal) => {
+      await removeTemp();
+      process.stderr.write(`backup: restore interrupted by ${signal}: nothing was written (${final} not created, temporary file removed)\n`);
+    },
+  );
+}
+
+/**
+ * Unpacks into a staging folder inside DIR and moves the entries in only when every check
+ * passed. DIR must be empty unless `force` (then the entries are merged in, files replaced).
+ */
+async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, plugin: string, force = false): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await sweepRestoreLeftovers(dir);
+  const present = (await readdir(dir)).filter((n) => !RESTORE_TEMP.test(n));
+  if (present.length > 0 && !force) {
+    (back.stream as Readable).destroy(); // the download and decryption already started: stop them
+    throw new UsageError(`${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): extract into an empty folder, or give --force to merge into it (files of the backup replace those of the same name)`);
+  }
+  const staging = await mkdtemp(join(dir, restoreTempName()));
+  let tar: SpawnedProgram | undefined;
+  let moving = false;
+  await cleanUpOnSignal(
+    async () => {
+      try {
+        tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging], { plugin, layer: 'pipeline', label: 'tar -x', stdio: ['pipe', 'ignore', 'pipe'] });
+        await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+        moving = true;
+        await moveInto(staging, dir);
+      } finally {
+        await rm(staging, { recursive: true, force: true });
+      }
+    },
+    async (signal) => {
+      tar?.child.kill('SIGKILL');
+      await tar?.done.catch(() => undefined);
+      await rm(staging, { recursive: true, force: true });
+      process.stderr.write(
+        moving
+          ? `backup: restore interrupted by ${signal} while moving the checked files into ${dir}: it holds part of them\n`
+          : `backup: restore interrupted by ${signal}: nothing was written to ${dir} (staging folder removed)\n`,
+      );
+    },
+  );
+}
+
+/** Moves every entry of `from` into `to`, merging into folders that exist there. */
+async function moveInto(from: string, to: string): Promise<void> {
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    const existing = await lstat(target).catch(() => undefined);
+    if (existing?.isDirectory() && entry.isDirectory()) {
+      await moveInto(source, target);
+      continue;
+    }
+    if (existing) await rm(target, { recursive: true, force: true });
+    await rename(source, target);
   }
 }
 

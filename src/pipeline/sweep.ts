@@ -35,7 +35,7 @@ export const TEMP_FOLDER_PREFIX = 'backup-runner-';
 const hash6 = (text: string | undefined) => createHash('sha256').update(text ?? '').digest('hex').slice(0, 6);
 
 /** `<pid>-<start ticks>-<host hash><boot hash>-`: who made the folder, readable without opening it. */
-function ownerTag(): string {
+export function ownerTag(): string {
   const me = currentProcessIdentity();
   return `${me.pid}-${me.start ?? 0}-${hash6(me.hostname)}${hash6(me.boot)}-`;
 }
