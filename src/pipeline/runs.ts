@@ -38,6 +38,8 @@ export interface StoredRun extends RunSlot {
   owner?: RunOwner;
   /** Why a run is not whole, or whose it is, in words (list, verify, restore print it). */
   note?: string;
+  /** For `other` runs: the state the run has for its own job (complete, incomplete, running). */
+  ownerState?: RunState;
 }
 
 export function isWhole(run: Pick<StoredRun, 'state'>): boolean {
@@ -94,6 +96,16 @@ export async function listRuns(destination: Destination, layout: KeyLayout, sour
 }
 
 async function classifyRun(destination: Destination, run: StoredRun, sourceId: string, me: RunOwner): Promise<void> {
+  await classifyForOwner(destination, run, sourceId);
+  if (run.owner && !sameOwner(run.owner, me)) {
+    run.ownerState = run.state;
+    run.state = 'other';
+    run.note = `a run of ${describeOwner(run.owner)} (${run.ownerState})`;
+  }
+}
+
+/** The run's state as its own job sees it. */
+async function classifyForOwner(destination: Destination, run: StoredRun, sourceId: string): Promise<void> {
   run.claimKeys.sort();
   const firstClaim = run.claimKeys[0];
   if (firstClaim) {
@@ -109,15 +121,10 @@ async function classifyRun(destination: Destination, run: StoredRun, sourceId: s
       run.manifest = await readManifest(destination, run.manifestKey);
       run.owner = { hostname: run.manifest.hostname, job: run.manifest.job };
     } catch (error) {
-      run.state = run.owner && !sameOwner(run.owner, me) ? 'other' : 'incomplete';
+      run.state = 'incomplete';
       run.note = `its manifest cannot be read (${describeError(error)})`;
       return;
     }
-  }
-  if (run.owner && !sameOwner(run.owner, me)) {
-    run.state = 'other';
-    run.note = `a run of ${describeOwner(run.owner)}`;
-    return;
   }
   if (run.manifest) {
     const problem = run.manifest.complete ? missingOrDamaged(run, run.manifest) : 'some artifact failed; the files it lists are good';
@@ -158,13 +165,26 @@ function missingOrDamaged(run: StoredRun, manifest: Manifest): string | undefine
   return undefined;
 }
 
-/** The newest whole run (complete or legacy) and, in words, why it was chosen over newer runs. */
+/**
+ * The newest whole run (complete or legacy) of this job and, in words, why it was chosen over
+ * newer runs. When no run of this job is stored at all (a restore host's own job file, a job file
+ * renamed after a disaster), the newest whole run of another job or host is taken, and said so.
+ */
 export function newestWholeRun(runs: readonly StoredRun[]): { run?: StoredRun; why: string; newer: StoredRun[] } {
   const mine = runs.filter((r) => r.state !== 'other');
+  if (mine.length === 0) {
+    const theirs = runs.find((r) => r.ownerState === 'complete');
+    if (theirs) return { run: theirs, why: `no run of this job is stored; the newest complete run of ${describeOwner(theirs.owner)}`, newer: [] };
+  }
   const run = mine.find(isWhole);
   const skipped = run ? mine.slice(0, mine.indexOf(run)) : mine;
   const skippedText = skipped.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ');
   if (!run) return { why: mine.length === 0 ? 'no run of this job is stored' : `no whole run: ${skippedText}`, newer: skipped };
   const what = run.state === 'legacy' ? 'the newest whole run (legacy, written by the original tool)' : 'the newest complete run';
   return { run, why: skipped.length ? `${what}; newer: ${skippedText}` : what, newer: skipped };
+}
+
+/** Whether a run can be read back as a whole copy (its own state, for other jobs' runs). */
+export function isWholeCopy(run: StoredRun): boolean {
+  return isWhole(run) || run.ownerState === 'complete';
 }

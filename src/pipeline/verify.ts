@@ -9,6 +9,7 @@ import type { Job } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { spawnProgram } from './process.js';
+import { isWholeCopy } from './runs.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
 import { readBack, plainFileName } from './read-back.js';
@@ -48,7 +49,7 @@ export async function verify(
         result.run = run.runKey;
         // The newest run of this job must be whole: an interrupted or damaged newest run fails
         // verify even though an older whole run checks out (a run in progress does not).
-        const notWhole = run.state !== 'complete' && run.state !== 'legacy';
+        const notWhole = !isWholeCopy(run);
         const broken = newer.filter((r) => r.state !== 'running');
         if (notWhole) result.error = `run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}`;
         else if (broken.length) result.error = `the newest run is not whole: ${broken.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ')}`;

@@ -157,6 +157,19 @@ describe('listRuns: states by positive evidence', () => {
     expect(picked.newer.map((r) => r.runKey)).toEqual(['20261126000000', '20261125000000', '20261124000000', '20261123000000']);
   });
 
+  it('restores on a restore host: with no run of this job at all, takes the newest complete run of another job, and says whose', async () => {
+    await storeRun(layout, at('2026-11-20T00:00:00Z'), { 'db.tar.zst.gpg': 'older' }, { job: 'nightly' });
+    await storeRun(layout, at('2026-11-21T00:00:00Z'), { 'db.tar.zst.gpg': 'newer' }, { job: 'nightly' });
+    await put('db/20261122000000/db.tar.zst.gpg', 'crashed, no manifest');
+    let picked = newestWholeRun(await listRuns(d, layout, 'db', { hostname: 'host', job: 'restore-host' }));
+    // An incomplete run without an owner counts as this job's: no fallback while it is there.
+    expect(picked.run).toBeUndefined();
+    await d.delete(['db/20261122000000/db.tar.zst.gpg']);
+    picked = newestWholeRun(await listRuns(d, layout, 'db', { hostname: 'host', job: 'restore-host' }));
+    expect(picked.run?.runKey).toBe('20261121000000');
+    expect(picked.why).toMatch(/no run of this job is stored; the newest complete run of job nightly on host/);
+  });
+
   it('reads a manifest written before runs named their job as this host\'s', async () => {
     await storeRun(layout, at('2026-11-20T00:00:00Z'), { 'db.tar.zst.gpg': 'good' }, { job: undefined });
     const [run] = await listRuns(d, layout, 'db', ME);
