@@ -17,7 +17,7 @@ import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js
 import { JobRoot, JobRootShape, type Job, type LoadedDestination, type LoadedNotification, type LoadedSource } from './job.js';
 import { parseJsonc } from './jsonc.js';
 import { applyCompressOnly, checkModules, inferNotificationType } from './legacy.js';
-import { allTypeNames, findPlugin, parseWithPolicy, pluginSchema, type UnknownKeyPolicy } from './validate.js';
+import { allTypeNames, describeValue, findPlugin, parseWithPolicy, pluginSchema, type UnknownKeyPolicy } from './validate.js';
 import { jobBaseDir, resolveJobTree } from './resolve.js';
 import { didYouMean } from './nearest.js';
 import { checkRecipients, checkStateDir, checkTmpdir } from './paths.js';
@@ -191,6 +191,10 @@ function loadItems<Loaded extends { path: string; plugin: unknown; options: unkn
   const loaded: Loaded[] = [];
   items.forEach((item, index) => {
     const path = `${kind}[${index}]`;
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+      problems.push({ path, message: `expected an object, got ${describeValue(item)}` });
+      return;
+    }
     const type = item.type;
     if (typeof type !== 'string' || type === '') {
       problems.push({ path: `${path}.type`, message: `required (one of: ${allTypeNames(plugins).join(', ')})` });

@@ -39,6 +39,7 @@ export function pathLabel(path: readonly (string | number)[]): string {
 }
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function substituteEnv(value: string, path: (string | number)[], options: ResolveOptions, problems: ConfigProblem[]): string {
   // `$${NAME}` stays a literal `${NAME}`. A `${` without its `}` is a mistake, not a literal.
@@ -85,7 +86,14 @@ function walk(
   inCredentials: boolean,
   secretKeys: ReadonlySet<string> = options.secretKeys,
 ): unknown {
-  if (typeof node === 'string') return substituteEnv(node, path, options, problems);
+  if (typeof node === 'string') {
+    // A lone surrogate (`"\uD800"`) is not text: no file name, URL or password can hold it.
+    if (LONE_SURROGATE.test(node)) {
+      problems.push({ path: pathLabel(path), message: 'is not valid Unicode text (a lone \\uD800-\\uDFFF escape)' });
+      return node.replace(new RegExp(LONE_SURROGATE, 'g'), '\uFFFD');
+    }
+    return substituteEnv(node, path, options, problems);
+  }
   if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i], options, problems, inCredentials, secretKeys));
   if (node === null || typeof node !== 'object') return node;
 

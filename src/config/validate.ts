@@ -63,7 +63,7 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
-const ARTICLE: Record<string, string> = { number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'an object', int: 'a whole number' };
+const ARTICLE: Record<string, string> = { number: 'a number', string: 'a string', boolean: 'true or false', array: 'a list', object: 'an object', record: 'an object', int: 'a whole number' };
 
 function isMissing(issue: z.core.$ZodIssue, input: unknown, path: readonly PropertyKey[]): boolean {
   return issue.code === 'invalid_type' && valueAt(input, path) === undefined;

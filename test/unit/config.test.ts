@@ -168,6 +168,15 @@ describe('bad input: one problem naming the place, never a crash', () => {
     expect(problemsOf({ ...JOB, hostname: 42 })).toEqual(['hostname: expected a string, got the number 42']);
   });
 
+  it('names list items that are not objects and strings that are not text (found by the fuzz)', () => {
+    expect(problemsOf({ sources: [FOLDER, null], destinations: [LOCAL], notifications: [7] })).toEqual(
+      expect.arrayContaining(['sources[1]: expected an object, got null', 'notifications[0]: expected an object, got the number 7']),
+    );
+    expect(problemsOf({ sources: [{ ...FOLDER, passphrase: 'correct horse \uD800 battery' }], destinations: [LOCAL] })).toEqual([
+      'sources[0].passphrase: is not valid Unicode text (a lone \\uD800-\\uDFFF escape)',
+    ]);
+  });
+
   it('refuses an unterminated ${ instead of taking it literally', () => {
     expect(problemsOf({ ...JOB, hostname: '${HOME' }, { HOME: '/root' })).toEqual(['hostname: "${HOME" has no closing } (write $${ for a literal ${)']);
     expect(load({ ...JOB, hostname: 'a-$${HOME' }).info.hostname).toBe('a-${HOME');
