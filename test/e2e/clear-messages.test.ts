@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
 import { writeJob } from '../support/jobs.js';
+import { makeGpgHome } from '../support/gpg.js';
 import { makeTempDir } from '../support/tmp.js';
 import { makeTree } from '../support/tree.js';
 
@@ -33,7 +34,7 @@ function canMount(): boolean {
 const mounting = canMount();
 if (!mounting) console.warn('SKIP read-only and full destination tests: mounting a tmpfs is not permitted here');
 
-describeWith(['tar', 'zstd'], 'messages an operator reads', () => {
+describeWith(['tar', 'zstd', 'gpg'], 'messages an operator reads', () => {
   let tmp: { path: string; remove: () => Promise<void> };
   let data: string;
   const mounts: string[] = [];
@@ -136,6 +137,27 @@ describeWith(['tar', 'zstd'], 'messages an operator reads', () => {
     expect(wrong.stderr).toMatch(/wrong passphrase or key/);
     expect(wrong.stderr).not.toMatch(/Session key/i);
     expect(wrong.stderr).not.toMatch(/disk: (pipeline|destination) disk:/);
+  });
+
+  it('restore of a file encrypted to a key the gpg keyring does not hold says: wrong key', async () => {
+    const dir = join(tmp.path, 'gpg-key');
+    await mkdir(dir);
+    const owner = await makeGpgHome(true);
+    const stranger = await makeGpgHome(false);
+    try {
+      const job = await writeJob(dir, {
+        sources: [{ id: 'files', type: 'folder', path: data, recipients: [owner.publicKey!] }],
+        destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+      });
+      const stored = await runCli([job]);
+      expect(stored.code, stored.stderr).toBe(0);
+      const r = await runCli(['restore', job, '--source', 'files', '--to', join(dir, 'out')], { env: stranger.env });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('disk: decryption failed: wrong key: no secret key for this file in the gpg keyring');
+    } finally {
+      await owner.remove();
+      await stranger.remove();
+    }
   });
 
   it('restore without --source in a job of two sources asks for it by name', async () => {
