@@ -8,7 +8,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, readdir, statfs } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { BIN, runCli, type CliResult } from './cli.js';
@@ -182,8 +182,6 @@ export async function credentialFiles(dir: string): Promise<string[]> {
 
 export interface Tmpfs {
   path: string;
-  /** Free bytes now. */
-  free(): Promise<number>;
   unmount(): Promise<void>;
 }
 
@@ -197,24 +195,11 @@ export async function mountTmpfs(path: string, bytes: number): Promise<Tmpfs | u
   if (mounted.status !== 0) return undefined;
   return {
     path,
-    free: async () => {
-      const s = await statfs(path);
-      return s.bavail * s.bsize;
-    },
     unmount: async () => {
       // A lazy unmount never fails on a busy mount point (a dying child may still hold a file).
       spawnSync('umount', ['-l', path]);
     },
   };
-}
-
-/** The run keys of a source, newest first, as the runner named its run folders on a local destination. */
-export async function runFolders(store: string, sourceId: string): Promise<string[]> {
-  try {
-    return (await readdir(join(store, sourceId))).filter((n) => !n.startsWith('.')).sort().reverse();
-  } catch {
-    return [];
-  }
 }
 
 /** Newest first: by time, then by run name (a same-second or same-day run gets a `-2` suffix). */
