@@ -27,8 +27,8 @@ export const folderSource = defineSource({
     const tarArgs = () => tarArguments(target, options.excludes ?? []);
     const command = options.tar_command ?? 'tar';
     const check = async () => {
-      await stat(target).catch((error: NodeJS.ErrnoException) => {
-        const why = isSystemError(error) ? describeSystemError(error) : `${target}: ${error.message}`;
+      await stat(target).catch((error: unknown) => {
+        const why = isSystemError(error) ? describeSystemError(error) : `${target}: ${String(error)}`;
         throw new SourceError(`cannot read ${why}`, { plugin: options.id });
       });
     };
