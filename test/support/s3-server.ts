@@ -52,13 +52,6 @@ export interface FaultReply {
   message: string;
 }
 
-/** An error reply a test's `intercept` sends instead of the real answer. */
-export interface FaultReply {
-  status: number;
-  code: string;
-  message: string;
-}
-
 export interface RecordedRequest {
   method: string;
   path: string;
@@ -76,11 +69,6 @@ export class FakeS3Server {
   readonly requests: RecordedRequest[] = [];
   pageLimit: number;
   minPartSize: number;
-  /**
-   * Fault injection: sees every authenticated request first; an error it returns is the reply
-   * (e.g. MinIO's 507 XMinioStorageFull for a full disk), and the request waits while it is pending.
-   */
-  intercept?: (request: { method: string; key: string; query: URLSearchParams; body: Buffer }) => FaultReply | undefined | Promise<FaultReply | undefined>;
   /**
    * Fault injection: sees every authenticated request first; an error it returns is the reply
    * (e.g. MinIO's 507 XMinioStorageFull for a full disk), and the request waits while it is pending.
@@ -163,8 +151,6 @@ export class FakeS3Server {
       return this.sendError(req, res, 400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
 
-    const fault = await this.intercept?.({ method: req.method ?? 'GET', key, query: url.searchParams, body });
-    if (fault) return this.sendError(req, res, fault.status, fault.code, fault.message);
     const fault = await this.intercept?.({ method: req.method ?? 'GET', key, query: url.searchParams, body });
     if (fault) return this.sendError(req, res, fault.status, fault.code, fault.message);
     if (!bucket) return this.sendError(req, res, 501, 'NotImplemented', 'ListBuckets is not implemented by this fake');
