@@ -78,7 +78,8 @@ export async function storeArtifact(
   const targets = targetsFor(file);
   const stage = new AbortController();
   const signal = AbortSignal.any([settings.signal, stage.signal]);
-  const warnings = [...(artifact.warnings ?? [])];
+  // The artifact's own warnings (tar's exit 1) are known only once its program exited: read at the end.
+  const warnings: string[] = [];
 
   const compressed = compressStream(artifact.stream, { method: compression, level: settings.compressionLevel, plugin: settings.sourceId, signal });
   const chunked = compressed.stream.pipe(coalesce(ENCRYPT_CHUNK_BYTES));
@@ -138,7 +139,7 @@ export async function storeArtifact(
     sha256: result?.sha256 ?? '',
     bytes,
     rawBytes: artifact.rawBytes?.() ?? compressed.rawBytes(),
-    warnings,
+    warnings: [...(artifact.warnings ?? []), ...warnings],
     branches: error === undefined ? branches : branches.map((b) => ({ ...b, ok: false, error })),
     error: error === undefined ? undefined : wrap(error),
     dumpSeconds: (performance.now() - started) / 1000,

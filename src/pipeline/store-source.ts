@@ -19,7 +19,7 @@ import type { Source, SourceContext } from '../sources/types.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { Encryption } from './encrypt.js';
 import { formatRunKey } from './keys.js';
-import { MANIFEST_FORMAT, storeManifest, type ManifestFile } from './manifest.js';
+import { MANIFEST_FORMAT, isClaimFile, storeManifest, type ManifestFile } from './manifest.js';
 import { applyRetention, hasPolicy } from './retention.js';
 import { claimRunSlot, describeClaimFailure, releaseClaims, type ClaimedSlot } from './run-slot.js';
 import type { ReadyDestination, SourceRunContext } from './run.js';
@@ -29,6 +29,7 @@ import { sweepPartials, sweepTempFolders, type SweptLeftover } from './sweep.js'
 
 /** Partial uploads of runs whose owner is unknown (no claim: written before claims existed) go once this old. */
 const UNOWNED_PARTIAL_AGE_MS = 24 * 3600 * 1000;
+const HALF_WRITTEN_CLAIM_AGE_MS = 10 * 60 * 1000;
 
 /** One destination in this source's run: where it stores, what it reported, its claimed slot. */
 interface DestinationRun {
@@ -105,6 +106,10 @@ export async function storeSource(source: Source, ctx: SourceContext, destinatio
       report.warnings.push(...stored.warnings);
       for (const w of stored.warnings) log.warn(w);
       if (stored.error !== undefined) throw stored.error;
+      if (!stored.branches.some((b) => b.ok)) {
+        for (const branch of stored.branches) s.failDestination(branch.id, branch.error);
+        throw new Error(`${stored.file} was stored on no destination`);
+      }
       report.artifacts.push({ name: stored.name, file: stored.file, rawBytes: stored.rawBytes, storedBytes: stored.bytes, sha256: stored.sha256, seconds: stored.dumpSeconds });
       files.push({ file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes });
       for (const branch of stored.branches) {
@@ -153,15 +158,21 @@ async function claimSlots(all: DestinationRun[], s: StoreContext): Promise<void>
   }
 }
 
-/** Which partial uploads a dead run of this job left: never the current run's, a live run's, or another job's. */
-export function leftoverPolicy(runs: readonly StoredRun[], me: RunOwner, current: string, now: number) {
+/**
+ * Which partial uploads a dead run of this job left: never the current run's, a live run's, or
+ * another job's. A half-written claim in an otherwise empty slot (the runner died while claiming)
+ * has no owner to ask; a claim takes milliseconds to write, so one this old is nobody's.
+ */
+export function leftoverPolicy(runs: readonly StoredRun[], me: RunOwner, current: string, now: number, sourceId: string) {
   const byKey = new Map(runs.map((r) => [r.runKey, r]));
-  return (runKey: string | undefined, lastModified: Date | undefined): boolean => {
+  return (runKey: string | undefined, file: string, lastModified: Date | undefined): boolean => {
     if (runKey === undefined || runKey === current) return false;
     const run = byKey.get(runKey);
     if (run && (run.state === 'running' || run.state === 'other')) return false;
     if (run?.owner) return sameOwner(run.owner, me);
-    return lastModified !== undefined && now - lastModified.getTime() > UNOWNED_PARTIAL_AGE_MS;
+    const age = lastModified === undefined ? 0 : now - lastModified.getTime();
+    if (!run && isClaimFile(file, sourceId)) return age > HALF_WRITTEN_CLAIM_AGE_MS;
+    return age > UNOWNED_PARTIAL_AGE_MS;
   };
 }
 
@@ -186,8 +197,11 @@ async function sweepLeftovers(all: DestinationRun[], ctx: SourceContext, s: Stor
       const runs = await listRuns(destination, d.ready.layout, o.id, runOwner(s.run));
       warnAboutOtherOwners(runs, d.report.id, s);
       if (!destination.listPartial) continue;
-      const canRemove = leftoverPolicy(runs, runOwner(s.run), d.claim.runKey, Date.now());
-      const swept = await sweepPartials(destination, d.ready.layout.listPrefix(o.id), (p) => canRemove(d.ready.layout.parse(p.key, o.id)?.runKey, p.lastModified));
+      const canRemove = leftoverPolicy(runs, runOwner(s.run), d.claim.runKey, Date.now(), o.id);
+      const swept = await sweepPartials(destination, d.ready.layout.listPrefix(o.id), (p) => {
+        const parsed = d.ready.layout.parse(p.key, o.id);
+        return canRemove(parsed?.runKey, parsed?.file ?? '', p.lastModified);
+      });
       d.report.swept = swept.map(toItem);
       logSwept(`on ${d.report.id}`, swept);
     } catch (error) {

@@ -63,12 +63,12 @@ export async function verify(
             entry.plainBytes = await consume(back, plainFileName(f.file).endsWith('.tar'), source.options.id);
             entry.ok = true;
           } catch (error) {
-            entry.error = describeError(error);
+            entry.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
           }
         }
         result.ok = result.error === undefined && result.files.length > 0 && result.files.every((f) => f.ok);
       } catch (error) {
-        result.error = describeError(error);
+        result.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
       }
     }
   }

@@ -12,6 +12,7 @@ import { currentProcessIdentity, processStartTicks } from '../../src/lib/process
 import { KeyLayout, formatRunKey, type RunSlot } from '../../src/pipeline/keys.js';
 import { MANIFEST_FORMAT, claimFileName, storeJson, type Manifest, type RunClaim } from '../../src/pipeline/manifest.js';
 import { claimRunSlot, releaseClaims } from '../../src/pipeline/run-slot.js';
+import { leftoverPolicy } from '../../src/pipeline/store-source.js';
 import { listRuns, newestWholeRun } from '../../src/pipeline/runs.js';
 import { createContext } from '../support/plugins.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -174,5 +175,29 @@ describe('listRuns: states by positive evidence', () => {
     await storeRun(layout, at('2026-11-20T00:00:00Z'), { 'db.tar.zst.gpg': 'good' }, { job: undefined });
     const [run] = await listRuns(d, layout, 'db', ME);
     expect(run!.state).toBe('complete');
+  });
+});
+
+describe('leftoverPolicy: which partial uploads the next run sweeps', () => {
+  const layout = new KeyLayout(undefined, 'host');
+  const now = Date.parse('2026-11-29T12:00:00Z');
+  const minutesAgo = (m: number) => new Date(now - m * 60_000);
+
+  it('sweeps a dead run of this job, never the current run, a live run or another job', async () => {
+    await put('db/20261123000000/db.tar.zst.gpg', 'half');
+    await storeJson(d, `db/20261123000000/${claimFileName('db', '0000dead')}`, claimBody({ time: new Date('2026-11-23T00:00:00Z'), seq: 1 }, await deadProcess()), signal);
+    await storeJson(d, `db/20261124000000/${claimFileName('db', '0000beef')}`, claimBody({ time: new Date('2026-11-24T00:00:00Z'), seq: 1 }, currentProcessIdentity()), signal);
+    await storeRun(layout, { time: new Date('2026-11-25T00:00:00Z'), seq: 1 }, { 'db.tar.zst.gpg': 'theirs' }, { job: 'other-job' });
+    const policy = leftoverPolicy(await listRuns(d, layout, 'db', ME), ME, '20261129120000', now, 'db');
+    expect(policy('20261123000000', 'db.sql.zst.gpg', minutesAgo(1))).toBe(true);
+    expect(policy('20261124000000', 'db.sql.zst.gpg', minutesAgo(600))).toBe(false);
+    expect(policy('20261125000000', 'db.sql.zst.gpg', minutesAgo(6000))).toBe(false);
+    expect(policy('20261129120000', 'db.sql.zst.gpg', minutesAgo(6000))).toBe(false);
+    // A slot with nothing in it but a half-written claim: the runner died while claiming.
+    expect(policy('20261126000000', 'db.run-0000cafe.json', minutesAgo(1))).toBe(false);
+    expect(policy('20261126000000', 'db.run-0000cafe.json', minutesAgo(11))).toBe(true);
+    // Unknown owner (written before claims existed): only once a day old.
+    expect(policy('20261127000000', 'db.tar.zst.gpg', minutesAgo(60))).toBe(false);
+    expect(policy('20261127000000', 'db.tar.zst.gpg', minutesAgo(25 * 60))).toBe(true);
   });
 });
