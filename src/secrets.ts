@@ -64,12 +64,20 @@ function safeDecode(value: string): string {
 /** The ways one string travels: URL-encoded (both styles), form-encoded, JSON-escaped (once and twice), base64. */
 export function encodedForms(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
+  // encodeURI* throw on a lone surrogate: such a secret simply has no URL-encoded form.
+  const uri = (encode: (v: string) => string) => {
+    try {
+      return encode(value);
+    } catch {
+      return value;
+    }
+  };
   const forms = [
     value,
-    encodeURIComponent(value),
-    encodeURIComponent(value).replace(/%20/g, '+'),
+    uri(encodeURIComponent),
+    uri(encodeURIComponent).replace(/%20/g, '+'),
     new URLSearchParams({ v: value }).toString().slice(2),
-    encodeURI(value),
+    uri(encodeURI),
     json,
     // JSON inside JSON: an echoed JSON body logged as a JSON line.
     JSON.stringify(json).slice(1, -1),

@@ -2,7 +2,7 @@
  * The job file's root schema and the loaded, validated Job the runner works from.
  */
 import { z } from 'zod';
-import { Compression, EncryptionSettings } from './common.js';
+import { Compression, EncryptionSettings, Passphrase } from './common.js';
 import { duration } from './fields.js';
 import { HookSettings } from '../pipeline/hooks.js';
 import type { JobInfo } from '../plugin.js';
@@ -17,7 +17,7 @@ const PluginList = z.array(z.record(z.string(), z.unknown()));
 export const EncryptionBlock = z
   .strictObject({
     type: z.literal('symmetric').describe('Only "symmetric" (a passphrase) is known.'),
-    passphrase: z.string().min(1).describe('Passphrase (or passphrase_file) for every source without its own passphrase or recipients.'),
+    passphrase: Passphrase.describe('Passphrase (or passphrase_file) for every source without its own passphrase or recipients.'),
   })
   .describe('The original\'s encryption block: the same as a root passphrase.');
 

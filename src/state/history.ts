@@ -13,7 +13,7 @@ import type { Job } from '../config/job.js';
 import type { JobInfo } from '../plugin.js';
 import type { RunReport, RunStatus, SourceReport } from '../report.js';
 import { totalStoredBytes } from '../report.js';
-import { redact } from '../secrets.js';
+import { redactDeep } from '../secrets.js';
 
 export const HISTORY_FORMAT = 1;
 
@@ -144,8 +144,9 @@ export function historyRecord(report: RunReport): HistoryRecord {
 /** Appends one record; one write() of the whole line on an O_APPEND descriptor. */
 export async function appendHistoryRecord(file: string, record: HistoryRecord): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  // Reports are redacted when built; once more, since this file outlives the run.
-  const line = redact(JSON.stringify(record));
+  // Reports are redacted when built; once more, since this file outlives the run. Each string
+  // on its own: a password such as `1` must not be masked inside the JSON's numbers.
+  const line = JSON.stringify(redactDeep(record));
   const handle = await open(file, 'a+', 0o600);
   try {
     const { size } = await handle.stat();

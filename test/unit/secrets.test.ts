@@ -149,3 +149,12 @@ describe('nearest', () => {
     expect(nearest('zzzzzz', ['passphrase', 'path'])).toBeUndefined();
   });
 });
+
+describe('secrets that cannot be URL-encoded', () => {
+  it('registers a secret with a lone surrogate and still masks it', () => {
+    const r = new Redactor();
+    const secret = 'abc\uD800defghij';
+    expect(() => r.add(secret)).not.toThrow();
+    expect(r.redact(`token ${secret} here`)).not.toContain(secret);
+  });
+});
