@@ -48,6 +48,13 @@ export const KILL_GRACE_MS = 3000;
  */
 let exitCount = 0;
 const exitOrder = new WeakMap<object, number>();
+/** Failures of programs that we stopped ourselves (the chain was stopped because of another failure). */
+const stoppedByUs = new WeakSet<object>();
+
+/** Whether the program's failure is our own stop (SIGTERM/SIGKILL after an abort): never the cause. */
+export function wasStopped(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && stoppedByUs.has(error);
+}
 
 /** The position of the program's exit among all exits, for an error a program's `done` rejected with. */
 export function exitOrderOf(error: unknown): number | undefined {
@@ -114,7 +121,9 @@ export function spawnProgram(command: string, args: readonly string[], options: 
 
   // Stop on abort: SIGTERM, then SIGKILL if the program has not exited after a grace period.
   let killTimer: NodeJS.Timeout | undefined;
+  let stopRequested = false;
   const onAbort = () => {
+    stopRequested = true;
     child.kill('SIGTERM');
     killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
   };
@@ -131,6 +140,7 @@ export function spawnProgram(command: string, args: readonly string[], options: 
   const done = new Promise<void>((resolve, reject) => {
     const fail = (error: BackupError) => {
       exitOrder.set(error, exitSeq!);
+      if (stopRequested && error.signal != null) stoppedByUs.add(error);
       reject(error);
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
@@ -163,7 +173,9 @@ export interface Reaped {
 
 /**
  * Waits for programs' `done` promises to settle, at most `timeoutMs`, and picks the cause: the
- * failure that came first in exit order, not counting programs that only lost their reader.
+ * failure that came first in exit order, not counting programs that only lost their reader or
+ * that we stopped ourselves (a failure that is no program's exit, such as a dumper error a
+ * source reports in its own words, ranks after the real exits but before those).
  * Without `timeoutMs`, waits for all of them.
  */
 export async function reapPrograms(dones: readonly Promise<unknown>[], timeoutMs?: number): Promise<Reaped> {
@@ -173,11 +185,13 @@ export async function reapPrograms(dones: readonly Promise<unknown>[], timeoutMs
   // a program that only lost its reader ranks after all of those.
   const NOT_AN_EXIT = 1e12;
   const CONSEQUENCE = 2e12;
+  const OUR_STOP = 3e12;
   const watched = dones.map((d) =>
     d.then(
       () => void settled++,
       (error: unknown) => {
-        failures.push({ error, order: (lostItsReader(error) ? CONSEQUENCE : 0) + (exitOrderOf(error) ?? NOT_AN_EXIT + settled) });
+        const rank = wasStopped(error) ? OUR_STOP : lostItsReader(error) ? CONSEQUENCE : 0;
+        failures.push({ error, order: rank + (exitOrderOf(error) ?? NOT_AN_EXIT + settled) });
         settled++;
       },
     ),
