@@ -12,6 +12,7 @@
  */
 import { dirname } from 'node:path';
 import type { LoadedSource } from '../config/job.js';
+import type { Destination } from '../destinations/types.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { DestinationReport, SourceReport, SweptItem } from '../report.js';
@@ -23,7 +24,7 @@ import { MANIFEST_FORMAT, isClaimFile, storeManifest, type ManifestFile } from '
 import { applyRetention, hasPolicy } from './retention.js';
 import { claimRunSlot, describeClaimFailure, releaseClaims, type ClaimedSlot } from './run-slot.js';
 import type { ReadyDestination, SourceRunContext } from './run.js';
-import { describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
+import { dataObjects, describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
 import { storeArtifact } from './store-artifact.js';
 import { sweepPartials, sweepTempFolders, type SweptLeftover } from './sweep.js';
 
@@ -196,18 +197,31 @@ async function sweepLeftovers(all: DestinationRun[], ctx: SourceContext, s: Stor
     try {
       const runs = await listRuns(destination, d.ready.layout, o.id, runOwner(s.run));
       warnAboutOtherOwners(runs, d.report.id, s);
-      if (!destination.listPartial) continue;
-      const canRemove = leftoverPolicy(runs, runOwner(s.run), d.claim.runKey, Date.now(), o.id);
-      const swept = await sweepPartials(destination, d.ready.layout.listPrefix(o.id), (p) => {
-        const parsed = d.ready.layout.parse(p.key, o.id);
-        return canRemove(parsed?.runKey, parsed?.file ?? '', p.lastModified);
-      });
-      d.report.swept = swept.map(toItem);
-      logSwept(`on ${d.report.id}`, swept);
+      const empty = await sweepEmptyRuns(destination, runs, runOwner(s.run), d.claim.runKey);
+      const swept = destination.listPartial ? await sweepPartialsOf(d, runs, s) : [];
+      d.report.swept = [...empty, ...swept].map(toItem);
+      logSwept(`on ${d.report.id}`, [...empty, ...swept]);
     } catch (error) {
       log.warn({ destination: d.report.id }, `sweeping leftovers on ${d.report.id} failed: ${describeError(error)}`);
     }
   }
+}
+
+/** Runs that died before storing anything leave only their claim: that is a leftover, not a run. */
+async function sweepEmptyRuns(destination: Destination, runs: readonly StoredRun[], me: RunOwner, current: string): Promise<SweptLeftover[]> {
+  const empty = runs.filter((r) => r.runKey !== current && r.state === 'incomplete' && r.claim && !r.manifestKey && r.owner && sameOwner(r.owner, me) && dataObjects(r).length === 0);
+  for (const run of empty) await destination.delete(run.claimKeys);
+  return empty.map((r) => ({ key: r.claimKeys[0]!, kind: 'empty interrupted run' }));
+}
+
+async function sweepPartialsOf(d: DestinationRun, runs: readonly StoredRun[], s: StoreContext): Promise<SweptLeftover[]> {
+  const { o } = s;
+  const layout = d.ready.layout;
+  const canRemove = leftoverPolicy(runs, runOwner(s.run), d.claim!.runKey, Date.now(), o.id);
+  return sweepPartials(d.ready.destination!, layout.listPrefix(o.id), (p) => {
+    const parsed = layout.parse(p.key, o.id);
+    return canRemove(parsed?.runKey, parsed?.file ?? '', p.lastModified);
+  });
 }
 
 /** Two jobs or hosts writing one source id under one prefix is legal but surprising: say so, every run. */

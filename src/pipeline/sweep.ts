@@ -17,7 +17,7 @@ export interface SweptLeftover {
   /** The final key of a partial upload, or the path of a temp folder or file. */
   key: string;
   size?: number;
-  kind: 'partial upload' | 'temp folder' | 'credential file';
+  kind: 'partial upload' | 'temp folder' | 'credential file' | 'empty interrupted run';
 }
 
 /** Removes the unfinished uploads under `prefix` that `canRemove` accepts; returns what went. */
