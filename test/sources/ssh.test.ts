@@ -1,13 +1,29 @@
 /** The shared SSH transport's pure parts: known_hosts matching, shell quoting, the credentials wrapper. */
-import { execFileSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnownHosts, fingerprint, keyTypeOf, knownHostsName, patternsMatch } from '../../src/sources/ssh/known-hosts.js';
 import { shellCommand, shellQuote } from '../../src/sources/ssh/remote-command.js';
 import { remoteScript } from '../../src/sources/ssh/remote-secret.js';
+import { findBinary } from '../support/binaries.js';
 import { makeTempDir } from '../support/tmp.js';
+
+/** Processes whose command line contains `marker` (from /proc). */
+function processesWith(marker: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (cmdline.includes(marker)) found.push(`${entry}: ${cmdline}`);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return found;
+}
 
 function keyBlob(type: string, body: Buffer): Buffer {
   const name = Buffer.from(type);
@@ -88,22 +104,52 @@ describe('remote shell quoting', () => {
   });
 });
 
+/** Runs a wrapper locally as sshd would, the secret on stdin, stdin held open until `endStdin()` or the wrapper's exit. */
+function runWrapper(command: string, stdin: Buffer | string | undefined, shell = 'sh') {
+  // The login shell runs the command line; `exec` makes the child the wrapper itself.
+  const child = spawn(shell, ['-c', `exec ${command}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const status = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  if (stdin !== undefined) child.stdin.write(stdin);
+  // As the client does: end stdin only once the command exited.
+  child.on('exit', () => child.stdin.end());
+  return { status, stdout: () => stdout, stderr: () => stderr, endStdin: () => child.stdin.end() };
+}
+
+async function waitFor(check: () => boolean, explain: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${explain()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The promise's value, or a failure after the deadline. */
+async function within<T>(promise: Promise<T>, timeoutMs = 10_000): Promise<T> {
+  let result: { value: T } | undefined;
+  void promise.then((value) => (result = { value }));
+  await waitFor(
+    () => result !== undefined,
+    () => 'the wrapper did not end',
+    timeoutMs,
+  );
+  return result!.value;
+}
+
 describe('credentials wrapper', () => {
   it('hands the secret to the command in a private file that is gone afterwards, keeping the exit status', async () => {
     const dir = await makeTempDir();
     try {
       const secret = `[client]\npassword="x'y\\"z $(id) \`id\` ✓"\n`;
       const seen = join(dir.path, 'seen');
-      const script = remoteScript(`cp "$f" ${seen}; stat -c %a "$f" >> ${seen}.mode; echo "$f" > ${seen}.path; exit 3`, secret);
+      const script = remoteScript(`cp "$f" ${seen}; stat -c %a "$f" >> ${seen}.mode; echo "$f" > ${seen}.path; echo out; exit 3`, secret);
       expect(script.command).not.toContain('password');
-      let status = 0;
-      try {
-        execFileSync('sh', ['-c', script.command], { input: script.stdin });
-      } catch (error) {
-        status = (error as { status: number }).status;
-      }
-      expect(status).toBe(3);
-      const { readFileSync } = await import('node:fs');
+      const run = runWrapper(script.command, script.stdin);
+      expect(await run.status).toBe(3);
+      expect(run.stdout()).toBe('out\n');
       expect(readFileSync(seen, 'utf8')).toBe(secret);
       expect(readFileSync(`${seen}.mode`, 'utf8').trim()).toBe('600');
       expect(existsSync(readFileSync(`${seen}.path`, 'utf8').trim())).toBe(false);
@@ -112,15 +158,72 @@ describe('credentials wrapper', () => {
     }
   });
 
-  it('refuses to run the command when the secret arrives incomplete', () => {
+  it('refuses to run the command when the secret arrives incomplete', async () => {
     const script = remoteScript('echo ran', 'a secret of some length');
-    let result: { status: number; stderr: string } = { status: 0, stderr: '' };
+    const run = runWrapper(script.command, 'a secret');
+    run.endStdin();
+    expect(await run.status).toBe(125);
+    expect(run.stdout()).toBe('');
+    expect(run.stderr()).toMatch(/did not arrive whole/);
+  });
+
+  // bash, unlike dash, forks the last command of a background list: the dumper is then a child of the body's shell.
+  for (const shell of ['sh', 'bash'].filter((name) => findBinary(name))) {
+    it(`stops a silent command and removes the file at end-of-file on stdin (${shell})`, async () => {
+      const seconds = `38.${randomInt(100_000, 999_999)}`;
+      const script = remoteScript(`echo "$f" >&2; x=1; sleep ${seconds}`, 'secret');
+      const run = runWrapper(script.command, script.stdin, shell);
+      await waitFor(
+        () => run.stderr().includes('\n') && processesWith(`sleep ${seconds}`).length > 0,
+        () => `not started: ${run.stderr()}`,
+      );
+      const path = run.stderr().trim();
+      expect(existsSync(path)).toBe(true);
+      run.endStdin();
+      expect(await within(run.status)).toBe(143);
+      expect(existsSync(path)).toBe(false);
+      await waitFor(
+        () => processesWith(seconds).length === 0,
+        () => `left: ${processesWith(seconds).join(' | ')}`,
+      );
+    });
+  }
+
+  it('stops the command and removes the file on HUP, INT and TERM', async () => {
+    const dir = await makeTempDir();
     try {
-      execFileSync('sh', ['-c', script.command], { input: 'a secret', stdio: ['pipe', 'pipe', 'pipe'] });
-    } catch (error) {
-      result = { status: (error as { status: number }).status, stderr: String((error as { stderr: Buffer }).stderr) };
+      for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
+        const seconds = `38.${randomInt(100_000, 999_999)}`;
+        const script = remoteScript(`echo "$f" >&2; sleep ${seconds}`, 'secret');
+        // stdin a FIFO the wrapper holds open itself (Node ends a child's stdin pipe when it exits,
+        // which would let the watcher do the work): only the wrapper's own handling can stop the body.
+        const fifo = join(dir.path, `stdin-${signal}`);
+        execFileSync('mkfifo', [fifo]);
+        const fd = openSync(fifo, 'r+');
+        writeSync(fd, script.stdin!);
+        const child = spawn('sh', ['-c', `exec ${script.command}`], { stdio: [fd, 'ignore', 'pipe'] });
+        closeSync(fd);
+        let stderr = '';
+        child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        const status = new Promise<string>((resolve) => child.on('exit', (code, killedBy) => resolve(`${signal} ${code ?? killedBy}`)));
+        try {
+          await waitFor(
+            () => stderr.includes('\n') && processesWith(`sleep ${seconds}`).length > 0,
+            () => `not started: ${stderr}`,
+          );
+          child.kill(signal);
+          expect(await within(status)).toBe(`${signal} 129`);
+          expect(existsSync(stderr.trim())).toBe(false);
+          await waitFor(
+            () => processesWith(seconds).length === 0,
+            () => `${signal} left: ${processesWith(seconds).join(' | ')}`,
+          );
+        } finally {
+          for (const left of processesWith(seconds)) process.kill(Number(left.split(':')[0]), 'SIGKILL');
+        }
+      }
+    } finally {
+      await dir.remove();
     }
-    expect(result.status).toBe(125);
-    expect(result.stderr).toMatch(/did not arrive whole/);
   });
 });

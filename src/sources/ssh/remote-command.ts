@@ -32,7 +32,12 @@ const STDERR_TAIL_BYTES = 4096;
 export interface RemoteCommandOptions {
   /** Label in messages ("tar", "mysqldump"). */
   label: string;
-  /** Written to the command's stdin, which is then closed (credentials travel this way). */
+  /**
+   * Written to the command's stdin (credentials travel this way), which then stays open until
+   * the command exited or the run is aborted: the credentials wrapper (remote-secret.ts) takes
+   * end-of-file there for a lost connection and stops the command. Without it, stdin is closed
+   * at once.
+   */
   stdin?: Buffer | string;
   /** Exit codes that mean success with a warning (tar's 1). */
   warnOn?: readonly number[];
@@ -61,9 +66,10 @@ interface ChannelInternals {
 
 /**
  * Sends an SSH "signal" request (OpenSSH 7.9+ delivers it to the command's process group).
- * ssh2's public `channel.signal()` does nothing once stdin was closed, which every command
- * here does at once, so the protocol call is made directly (ssh2 is pinned for this reason).
- * Servers without signal support still stop a program that writes once its channel closes.
+ * ssh2's public `channel.signal()` does nothing once stdin was closed, which most commands
+ * here do at once, so the protocol call is made directly (ssh2 is pinned for this reason).
+ * Servers without signal support still stop a program that writes once its channel closes,
+ * and the credentials wrapper stops a silent one when closing the channel ends its stdin.
  */
 function sendSignal(channel: ClientChannel, name: string): void {
   const internals = channel as unknown as ChannelInternals;
@@ -124,8 +130,11 @@ export async function runRemote(session: SshSession, command: string, options: R
   // The rejection is handled by whoever awaits `done`; avoid an unhandled rejection before that.
   done.catch(() => undefined);
 
-  if (options.stdin !== undefined) channel.end(options.stdin);
-  else channel.end();
+  if (options.stdin !== undefined) {
+    channel.write(options.stdin);
+    // The exit status arrived: the command is over, end-of-file can no longer stop it.
+    channel.once('exit', () => channel.end());
+  } else channel.end();
   return { stdout: channel, done, warnings, stderrTail, abort };
 }
 
