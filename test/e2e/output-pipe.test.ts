@@ -3,30 +3,18 @@
  * wrapper that dies, a closed terminal) changes nothing: the run stores the same, exits with
  * the same status and releases its lock (issue 10, failure 9).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
-import { BIN, runCli } from '../support/cli.js';
+import { runCli, runShellWithCli } from '../support/cli.js';
 import { entriesUnder, filesUnder } from '../support/files.js';
 import { isWholeRow, type ListRow } from '../support/faults.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
 
-/** Runs `shell` with bash; `$BACKUP` is the CLI. Returns what bash printed on stdout and stderr. */
-function bash(shell: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', shell], { env: { ...process.env, BACKUP: `${process.execPath} ${BIN}` }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const bash = (shell: string) => runShellWithCli(shell);
 
 describeWith(['tar', 'zstd', 'bash', 'head'], 'a closed output pipe', () => {
   let tmp: { path: string; remove: () => Promise<void> };

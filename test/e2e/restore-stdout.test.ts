@@ -5,29 +5,18 @@
  * folder, an interrupted extraction leaves nothing behind, a leftover of kill -9 is swept by
  * the next restore, and a folder that is not empty is refused without --force.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { appendFile, cp, mkdir, open, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
-import { BIN, runCli } from '../support/cli.js';
+import { runCli, runShellWithCli } from '../support/cli.js';
 import { freeze, startCli, thaw, waitForEntry } from '../support/faults.js';
 import { filesUnder } from '../support/files.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
 
-function bash(shell: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', shell], { env: { ...process.env, BACKUP: `${process.execPath} ${BIN}` }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', () => resolve({ stdout, stderr }));
-  });
-}
+const bash = (shell: string) => runShellWithCli(shell);
 
 describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
   let tmp: { path: string; remove: () => Promise<void> };

@@ -31,3 +31,16 @@ export function runCli(args: readonly string[], options: { env?: NodeJS.ProcessE
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** Runs a bash command line in which `$BACKUP` is the built CLI (pipes such as `$BACKUP ... | head -1`). */
+export function runShellWithCli(shell: string, env: NodeJS.ProcessEnv = {}): Promise<Omit<CliResult, 'signal'>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-c', shell], { env: { ...process.env, ...env, BACKUP: `${process.execPath} ${BIN}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
