@@ -21,7 +21,7 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { Encryption } from './encrypt.js';
 import { formatRunKey } from './keys.js';
 import { MANIFEST_FORMAT, isClaimFile, storeManifest, type ManifestFile } from './manifest.js';
-import { applyRetention, hasPolicy } from './retention.js';
+import { applyRetention, hasPolicy, retentionPolicy } from './retention.js';
 import { claimRunSlot, describeClaimFailure, releaseClaims, type ClaimedSlot } from './run-slot.js';
 import type { ReadyDestination, SourceRunContext } from './run.js';
 import { dataObjects, describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
@@ -298,7 +298,7 @@ export interface PruneOptions {
 }
 
 export async function prune(d: ReadyDestination, sourceId: string, owner: RunOwner, options: PruneOptions, log: Logger) {
-  const policy = { copies: d.loaded.options.retention_copies, days: d.loaded.options.retention_days };
+  const policy = retentionPolicy(d.loaded.options);
   if (!hasPolicy(policy) || !d.destination) return undefined;
   const id = d.loaded.options.id;
   const retention = await applyRetention(d.destination, d.layout, sourceId, policy, {
