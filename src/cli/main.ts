@@ -13,6 +13,7 @@ const commandRun: typeof import('./run.js').commandRun = async (...a) => (await 
 const commandValidate: typeof import('./validate.js').commandValidate = async (...a) => (await import('./validate.js')).commandValidate(...a);
 const commandSchema = async () => (await import('./validate.js')).commandSchema();
 const commandList: typeof import('./restore.js').commandList = async (...a) => (await import('./restore.js')).commandList(...a);
+const commandFiles: typeof import('./restore.js').commandFiles = async (...a) => (await import('./restore.js')).commandFiles(...a);
 const commandRestore: typeof import('./restore.js').commandRestore = async (...a) => (await import('./restore.js')).commandRestore(...a);
 const commandVerify: typeof import('./restore.js').commandVerify = async (...a) => (await import('./restore.js')).commandVerify(...a);
 const commandQuickstart: typeof import('./quickstart.js').commandQuickstart = async (...a) => (await import('./quickstart.js')).commandQuickstart(...a);
@@ -21,7 +22,7 @@ const commandHistory: typeof import('./status.js').commandHistory = async (...a)
 const commandVzdumpHook: typeof import('./vzdump.js').commandVzdumpHook = async (...a) => (await import('./vzdump.js')).commandVzdumpHook(...a);
 import type { GlobalOptions } from './context.js';
 
-const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'restore', 'verify', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
+const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'files', 'restore', 'verify', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
 
 const STRICT = ['--strict', 'unknown keys in the job file are errors (by default a key not close to a known one is ignored with a warning)'] as const;
 
@@ -62,12 +63,26 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action(async (job: string, opts) => setCode(await commandList(job, opts)));
 
+  addLogOptions(
+    program
+      .command('files')
+      .argument('<job>')
+      .argument('[pattern...]', 'only the paths matching these globs (GNU tar --wildcards: * also matches /, a folder matches what is under it; as printed, e.g. "data/sub/*.txt")')
+      .description('list the paths inside a stored tar run (type and mode, owner, size, mtime UTC, path), streamed; exit 1 when the stored file fails its checks'),
+  )
+    .option('--source <id>', 'the source (may be left out when the job has one source)')
+    .option('--run <run>', 'latest (the newest whole run), or a run key as `backup list` shows it', 'latest')
+    .option('--destination <id>', 'read from this destination (default: the first that has the run)')
+    .option('--identity <file>', 'armored private key for recipient-encrypted backups (default: the gpg keyring)')
+    .action(async (job: string, patterns: string[], opts) => setCode(await commandFiles(job, patterns, opts)));
+
   addLogOptions(program.command('restore').argument('<job>').description('download, decrypt and decompress a stored run'))
     .option('--source <id>', 'the source to restore (may be left out when the job has one source)')
     .option('--run <run>', 'latest (the newest whole run), or a run key as `backup list` shows it (YYYYmmddHHMMSS[-N])', 'latest')
     .option('--destination <id>', 'restore from this destination (default: the first that has the run)')
     .option('--to <dir>', 'folder to write the restored files to, or - for stdout')
     .option('--extract', 'unpack tar archives into the --to folder')
+    .option('--path <pattern>', 'with --extract: only the paths matching this glob, as `backup files` prints them (repeatable); one that matches nothing is an error', (value: string, previous: string[] = []) => [...previous, value])
     .option('--artifact <name>', 'only this dump of the run (e.g. shop.sql when a source dumps several databases)')
     .option('--to-database <name>', 'load a database dump into this database (refuses a non-empty one)')
     .option('--force', 'with --to-database: load into a database that is not empty; with --extract: merge into a folder that is not empty (files of the backup replace those of the same name)')
@@ -77,6 +92,9 @@ function buildProgram(setCode: (code: number) => void): Command {
   addLogOptions(program.command('verify').argument('<job>').description('check the newest run of each source is whole, then its hashes, decryption, decompression, tar listing'))
     .option('--source <id>', 'only this source')
     .option('--run <run>', 'check this run (a run key as `backup list` shows it) instead of the newest whole run')
+    .option('--all', 'check every whole run on every destination, not only the newest')
+    .option('--spot <n>', 'folder sources: compare N random files of the newest run with the live folder (sha256), report files that differ, vanished or are new')
+    .option('--spot-tolerance <percent>', 'with --spot: fail when more than this percent of the compared files differ or vanished, or of the run\'s files are new (default 10)')
     .option('--destination <id>', 'only this destination')
     .option('--identity <file>', 'armored private key for recipient-encrypted backups')
     .action(async (job: string, opts) => setCode(await commandVerify(job, opts)));

@@ -1,10 +1,14 @@
-/** `backup list`, `backup restore`, `backup verify`. */
-import { ExitCode } from '../errors.js';
+/** `backup list`, `backup files`, `backup restore`, `backup verify`. */
+import { ExitCode, UsageError } from '../errors.js';
 import { formatBytes } from '../notifications/message.js';
 import { listJob } from '../pipeline/list.js';
 import { describeOwner } from '../pipeline/runs.js';
 import { onlySourceId, restore, type RestoreOptions } from '../pipeline/restore.js';
 import { verify } from '../pipeline/verify.js';
+import { listFiles } from '../pipeline/files.js';
+import { spotCheck } from '../pipeline/spot-check.js';
+import type { TarMember } from '../pipeline/tar-members.js';
+import { displayName } from '../pipeline/tar-members.js';
 import { withJob, type GlobalOptions } from './context.js';
 
 
@@ -34,11 +38,27 @@ function formatTable(header: string[], rows: string[][]): string {
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-export type RestoreCommandOptions = GlobalOptions & Omit<RestoreOptions, 'identityPassphrase'>;
+export type FilesCommandOptions = GlobalOptions & { source?: string; run: string; destination?: string; identity?: string };
+
+/** One line per member: type and mode, owner, size in bytes, mtime (UTC), path (-> link target). */
+function formatMember(m: TarMember): string {
+  const link = m.target === undefined ? '' : m.type === 'h' ? ` link to ${displayName(m.target)}` : ` -> ${m.target}`;
+  return `${m.type}${m.mode} ${m.owner.padEnd(9)} ${String(m.size).padStart(12)} ${m.mtime} ${displayName(m.name)}${link}\n`;
+}
+
+export function commandFiles(path: string, patterns: string[], options: FilesCommandOptions): Promise<number> {
+  return withJob(path, options, async (job, logger) => {
+    const result = await listFiles(job, { ...options, patterns, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger, (m) => process.stdout.write(formatMember(m)));
+    process.stderr.write(`${result.members} path(s) in ${result.source} run ${result.run} on ${result.destination}; every check passed\n`);
+    return ExitCode.ok;
+  });
+}
+
+export type RestoreCommandOptions = GlobalOptions & Omit<RestoreOptions, 'identityPassphrase' | 'paths'> & { path?: string[] };
 
 export function commandRestore(path: string, options: RestoreCommandOptions): Promise<number> {
   return withJob(path, options, async (job, logger) => {
-    const result = await restore(job, { ...options, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger);
+    const result = await restore(job, { ...options, paths: options.path, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger);
     if (options.to !== '-') {
       process.stderr.write(`restored ${options.source ?? onlySourceId(job)} run ${result.run} from ${result.destination}: ${result.files.join(', ')}\n`);
     }
@@ -46,7 +66,32 @@ export function commandRestore(path: string, options: RestoreCommandOptions): Pr
   });
 }
 
-export function commandVerify(path: string, options: GlobalOptions & { source?: string; destination?: string; run?: string; identity?: string }): Promise<number> {
+export type VerifyCommandOptions = GlobalOptions & { source?: string; destination?: string; run?: string; identity?: string; all?: boolean; spot?: string; spotTolerance?: string };
+
+function spotLines(label: string, names: string[]): string {
+  if (names.length === 0) return '';
+  const shown = names.slice(0, 20).map((n) => `         ${n}\n`).join('');
+  return `       ${label} (${names.length}):\n${shown}${names.length > 20 ? `         ... and ${names.length - 20} more\n` : ''}`;
+}
+
+function commandSpot(path: string, options: VerifyCommandOptions): Promise<number> {
+  return withJob(path, options, async (job, logger) => {
+    if (options.all) throw new UsageError('--spot checks the newest run (or --run): not with --all');
+    const count = Number(options.spot);
+    const tolerance = options.spotTolerance === undefined ? undefined : Number(options.spotTolerance.replace(/%$/, ''));
+    const results = await spotCheck(job, { ...options, count, tolerance, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger);
+    for (const r of results) {
+      const counts = r.run ? `: ${r.sampled} of ${r.archived} file(s) compared, ${r.same.length} same, ${r.differ.length} differ, ${r.vanished.length} vanished, ${r.added.length} new since` : '';
+      process.stdout.write(`${r.ok ? 'OK    ' : 'FAILED'} spot check ${r.source}${r.destination ? ` on ${r.destination}` : ''}${r.run ? ` run ${r.run}` : ''}${counts}\n`);
+      if (r.error) process.stdout.write(`       ${r.error}\n`);
+      process.stdout.write(spotLines('differ', r.differ) + spotLines('vanished', r.vanished) + spotLines('new since the run', r.added));
+    }
+    return results.length > 0 && results.every((r) => r.ok) ? ExitCode.ok : ExitCode.failed;
+  });
+}
+
+export function commandVerify(path: string, options: VerifyCommandOptions): Promise<number> {
+  if (options.spot !== undefined) return commandSpot(path, options);
   return withJob(path, options, async (job, logger) => {
     const results = await verify(job, { ...options, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger);
     for (const r of results) {

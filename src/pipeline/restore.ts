@@ -23,6 +23,7 @@ import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '.
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
 import { readPrivateKeys } from './encrypt.js';
+import { namesStartWithDotSlash, patternArgs, tarEnv, unmatchedPatterns } from './tar-members.js';
 
 export interface OpenedDestination {
   loaded: LoadedDestination;
@@ -114,6 +115,8 @@ export interface RestoreOptions {
   /** Armored private key file for recipient-encrypted backups; else the system gpg is used. */
   identity?: string;
   identityPassphrase?: string;
+  /** With `extract`: only the tar members matching these globs (GNU tar `--wildcards`, see tar-members.ts). */
+  paths?: string[];
 }
 
 export async function decryptionFor(source: LoadedSource, options: Pick<RestoreOptions, 'identity' | 'identityPassphrase'>): Promise<Decryption> {
@@ -135,6 +138,7 @@ export async function restore(job: Job, options: RestoreOptions, logger: Logger)
   const modes = [options.to !== undefined, options.toDatabase !== undefined].filter(Boolean).length;
   if (modes !== 1) throw new UsageError('give exactly one of --to DIR|- or --to-database NAME');
   if (options.extract && (options.to === '-' || options.to === undefined)) throw new UsageError('--extract needs --to DIR');
+  if (options.paths?.length && !options.extract) throw new UsageError('--path needs --extract --to DIR: only the matching paths are unpacked from the tar archive (to see them first: backup files JOB --source ID PATTERN)');
   const decryption = await decryptionFor(source, options);
 
   const problems: string[] = [];
@@ -183,7 +187,7 @@ async function restoreFromFirst(
           await writeToStdout(back, f.key);
           written.push('-');
         } else if (options.extract && name.endsWith('.tar')) {
-          await extractTar(back, options.to!, source.options.id, options.force);
+          await extractTar(back, options.to!, source.options.id, options.force, options.paths);
           written.push(options.to!);
         } else {
           written.push(await writeFileAtomically(back, options.to!, name));
@@ -191,7 +195,7 @@ async function restoreFromFirst(
       }
       return { run: run.runKey, destination: d.loaded.options.id, files: written };
     } catch (error) {
-      if (options.destination || error instanceof UsageError || error instanceof StdoutSpoiledError) throw error;
+      if (options.destination || error instanceof UsageError || error instanceof StdoutSpoiledError || error instanceof NothingMatchedError) throw error;
       const why = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
       problems.push(`${d.loaded.options.id}: ${why}`);
       logger.warn(`restore from ${d.loaded.options.id} failed: ${why}`);
@@ -225,9 +229,17 @@ async function writeToStdout(back: { stream: Readable; done: Promise<void> }, ke
   }
 }
 
-/** `--artifact` picks one dump; loading into a database needs exactly one. */
+/** A `--path` pattern matched no member: the same on every copy, so no other copy is tried. */
+class NothingMatchedError extends PipelineError {}
+
+/** `--artifact` picks one dump; loading into a database needs exactly one; `--path` takes tar archives. */
 function selectArtifacts(files: RunFile[], sourceId: string, options: RestoreOptions): RunFile[] {
   const names = files.map((f) => plainFileName(f.file));
+  if (options.paths?.length) {
+    const tars = files.filter((f) => plainFileName(f.file).endsWith('.tar'));
+    if (tars.length === 0) throw new UsageError(`--path picks paths inside a tar archive; this run holds none (has: ${names.join(', ')})`);
+    files = tars;
+  }
   if (options.artifact) {
     const wanted = [options.artifact, `${sourceId}.${options.artifact}`];
     const picked = files.filter((f) => wanted.includes(plainFileName(f.file)) || wanted.includes(f.file));
@@ -285,7 +297,7 @@ async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: 
  * Unpacks into a staging folder inside DIR and moves the entries in only when every check
  * passed. DIR must be empty unless `force` (then the entries are merged in, files replaced).
  */
-async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, plugin: string, force = false): Promise<void> {
+async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, plugin: string, force = false, patterns: readonly string[] = []): Promise<void> {
   await mkdir(dir, { recursive: true });
   await sweepRestoreLeftovers(dir);
   const present = (await readdir(dir)).filter((n) => !RESTORE_TEMP.test(n));
@@ -299,8 +311,11 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
   await cleanUpOnSignal(
     async () => {
       try {
-        tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging], { plugin, layer: 'pipeline', label: 'tar -x', stdio: ['pipe', 'ignore', 'pipe'] });
-        await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+        const dotSlash = patterns.length > 0 && (await namesStartWithDotSlash(back.stream as Readable));
+        const selected = patternArgs(patterns, dotSlash);
+        tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging, ...selected], { plugin, layer: 'pipeline', label: 'tar -x', env: selected.length ? tarEnv() : undefined, stdio: ['pipe', 'ignore', 'pipe'] });
+        if (selected.length === 0) await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+        else await extractSelected(back, tar, patterns, dotSlash);
         moving = true;
         await moveInto(staging, dir);
       } finally {
@@ -318,6 +333,23 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
       );
     },
   );
+}
+
+/**
+ * `--path`: the integrity checks come first (a damaged file is that, whatever tar said), then
+ * tar's "Not found in archive": a pattern that matched nothing is an error, never a silent success.
+ */
+async function extractSelected(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, tar: SpawnedProgram, patterns: readonly string[], dotSlash: boolean): Promise<void> {
+  const [feed, exit, checks] = await Promise.allSettled([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+  if (checks.status === 'rejected') throw checks.reason;
+  if (exit.status === 'rejected') {
+    const unmatched = unmatchedPatterns(tar.stderrTail(), patterns, dotSlash);
+    if (unmatched.length) {
+      throw new NothingMatchedError(`--path ${unmatched.map((p) => `"${p}"`).join(', ')} matched nothing in the archive: nothing was restored (see the paths with \`backup files\`)`);
+    }
+    throw exit.reason;
+  }
+  if (feed.status === 'rejected') throw feed.reason;
 }
 
 /** Moves every entry of `from` into `to`, merging into folders that exist there. */

@@ -1,7 +1,7 @@
 /**
- * `backup verify`: fetch the newest complete run of each source on each destination, check
- * every file's size and sha256 against the manifest, decrypt and decompress it fully, and for
- * tar archives check that tar can list them.
+ * `backup verify`: fetch the newest complete run of each source on each destination (`--run`:
+ * that run; `--all`: every whole run), check every file's size and sha256 against the manifest,
+ * decrypt and decompress it fully, and for tar archives check that tar can list them.
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,11 +9,13 @@ import type { Job } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { spawnProgram } from './process.js';
-import { isWholeCopy } from './runs.js';
+import { isWholeCopy, listRuns, newestWholeRun, type StoredRun } from './runs.js';
+import { UsageError } from '../errors.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
 import { readBack, plainFileName } from './read-back.js';
-import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
+import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
+import type { Decryption } from './read-back.js';
 
 export interface VerifyResult {
   source: string;
@@ -28,15 +30,20 @@ export interface VerifyResult {
 
 export async function verify(
   job: Job,
-  options: { source?: string; destination?: string; run?: string } & Pick<RestoreOptions, 'identity' | 'identityPassphrase'>,
+  options: { source?: string; destination?: string; run?: string; all?: boolean } & Pick<RestoreOptions, 'identity' | 'identityPassphrase'>,
   logger: Logger,
 ): Promise<VerifyResult[]> {
+  if (options.all && options.run) throw new UsageError('give --run or --all, not both');
   const sources = options.source ? [findSource(job, options.source)] : job.sources;
   const destinations = await openDestinations(job, logger, options.destination);
   const results: VerifyResult[] = [];
   for (const source of sources) {
     const decryption = await decryptionFor(source, options);
     for (const d of destinations) {
+      if (options.all) {
+        results.push(...(await verifyAllRuns(d, source.options.id, decryption, jobOwner(job), logger)));
+        continue;
+      }
       const result: VerifyResult = { source: source.options.id, destination: d.loaded.options.id, ok: false, files: [] };
       results.push(result);
       try {
@@ -53,19 +60,7 @@ export async function verify(
         const broken = newer.filter((r) => r.state !== 'running');
         if (notWhole) result.error = `run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}`;
         else if (broken.length) result.error = `the newest run is not whole: ${broken.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ')}`;
-        const { files, manifest } = await runFiles(d, source.options.id, run);
-        if (!manifest) logger.warn(`${source.options.id} run ${run.runKey} on ${d.loaded.options.id} has no manifest (original tool): content checked, hashes not`);
-        for (const f of files) {
-          const entry: VerifyResult['files'][number] = { file: f.file, plainBytes: 0, ok: false };
-          result.files.push(entry);
-          try {
-            const back = await readBack(d.destination, f.key, f.file, f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined, decryption, d.loaded.options.id);
-            entry.plainBytes = await consume(back, plainFileName(f.file).endsWith('.tar'), source.options.id);
-            entry.ok = true;
-          } catch (error) {
-            entry.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
-          }
-        }
+        await checkRunFiles(d, source.options.id, run, decryption, result, logger);
         result.ok = result.error === undefined && result.files.length > 0 && result.files.every((f) => f.ok);
       } catch (error) {
         result.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
@@ -73,6 +68,56 @@ export async function verify(
     }
   }
   for (const d of destinations) await d.destination.close?.().catch(() => undefined);
+  return results;
+}
+
+/** Reads every file of `run` back into `result.files`. */
+async function checkRunFiles(d: OpenedDestination, sourceId: string, run: StoredRun, decryption: Decryption, result: VerifyResult, logger: Logger): Promise<void> {
+  const { files, manifest } = await runFiles(d, sourceId, run);
+  if (!manifest) logger.warn(`${sourceId} run ${run.runKey} on ${d.loaded.options.id} has no manifest (original tool): content checked, hashes not`);
+  for (const f of files) {
+    const entry: VerifyResult['files'][number] = { file: f.file, plainBytes: 0, ok: false };
+    result.files.push(entry);
+    try {
+      const back = await readBack(d.destination, f.key, f.file, f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined, decryption, d.loaded.options.id);
+      entry.plainBytes = await consume(back, plainFileName(f.file).endsWith('.tar'), sourceId);
+      entry.ok = true;
+    } catch (error) {
+      entry.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });
+    }
+  }
+}
+
+/**
+ * `--all`: every whole run of this job on the destination, newest first, one result each. The
+ * newest run must still be whole (as without `--all`): that failure is on the newest whole run's
+ * result. Runs of other jobs are not ours to judge and are left out.
+ */
+async function verifyAllRuns(d: OpenedDestination, sourceId: string, decryption: Decryption, owner: ReturnType<typeof jobOwner>, logger: Logger): Promise<VerifyResult[]> {
+  const where = d.loaded.options.id;
+  let runs: StoredRun[];
+  try {
+    runs = await listRuns(d.destination, d.layout, sourceId, owner);
+  } catch (error) {
+    return [{ source: sourceId, destination: where, ok: false, files: [], error: describeError(error, { layer: 'destination', plugin: where }) }];
+  }
+  const newest = newestWholeRun(runs);
+  const whole = runs.filter((r) => r.state !== 'other' && isWholeCopy(r));
+  if (whole.length === 0) return [{ source: sourceId, destination: where, ok: false, files: [], error: newest.why, why: newest.why }];
+  const broken = newest.newer.filter((r) => r.state !== 'running');
+  const results: VerifyResult[] = [];
+  for (const run of whole) {
+    const isNewest = run === newest.run;
+    const result: VerifyResult = { source: sourceId, destination: where, run: run.runKey, ok: false, files: [], why: isNewest ? newest.why : `older whole run (${run.state})` };
+    results.push(result);
+    if (isNewest && broken.length) result.error = `the newest run is not whole: ${broken.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ')}`;
+    try {
+      await checkRunFiles(d, sourceId, run, decryption, result, logger);
+    } catch (error) {
+      result.error = describeError(error, { layer: 'destination', plugin: where });
+    }
+    result.ok = result.error === undefined && result.files.length > 0 && result.files.every((f) => f.ok);
+  }
   return results;
 }
 
