@@ -19,10 +19,11 @@ const commandVerify: typeof import('./restore.js').commandVerify = async (...a) 
 const commandQuickstart: typeof import('./quickstart.js').commandQuickstart = async (...a) => (await import('./quickstart.js')).commandQuickstart(...a);
 const commandStatus: typeof import('./status.js').commandStatus = async (...a) => (await import('./status.js')).commandStatus(...a);
 const commandHistory: typeof import('./status.js').commandHistory = async (...a) => (await import('./status.js')).commandHistory(...a);
+const commandPrune: typeof import('./prune.js').commandPrune = async (...a) => (await import('./prune.js')).commandPrune(...a);
 const commandVzdumpHook: typeof import('./vzdump.js').commandVzdumpHook = async (...a) => (await import('./vzdump.js')).commandVzdumpHook(...a);
 import type { GlobalOptions } from './context.js';
 
-const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'files', 'restore', 'verify', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
+const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'files', 'restore', 'verify', 'prune', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
 
 const STRICT = ['--strict', 'unknown keys in the job file are errors (by default a key not close to a known one is ignored with a warning)'] as const;
 
@@ -98,6 +99,12 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--destination <id>', 'only this destination')
     .option('--identity <file>', 'armored private key for recipient-encrypted backups')
     .action(async (job: string, opts) => setCode(await commandVerify(job, opts)));
+
+  addLogOptions(program.command('prune').argument('<job>').description('apply retention now (taking the job lock like a run) and print, per run, which rule keeps it or why it goes'))
+    .option('--dry-run', 'print the plan; remove nothing')
+    .option('--source <id>', 'only this source')
+    .option('--destination <id>', 'only this destination')
+    .action(async (job: string, opts) => setCode(await commandPrune(job, opts)));
 
   addLogOptions(program.command('quickstart').description('demo: encrypted backup of the bundled examples/ folder to a local folder, then restore and compare'))
     .option('--workdir <dir>', 'where the demo stores and restores', 'backup-quickstart')
