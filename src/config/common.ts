@@ -62,7 +62,7 @@ export type SourceCommon = z.output<typeof SourceCommon>;
 function periodRule(periods: string, one: string): string {
   return (
     `Grandfather-father-son: keep the last (newest) whole run of each of this many ${periods} that have one, counted back from the newest run ` +
-    `in the host's local time zone (TZ honoured); a ${one} without a run does not count, and when fewer ${periods} have runs the oldest whole run is kept too. ` +
+    `in the host's local time zone (TZ honoured); ${one} without a run does not count, and when fewer have runs the oldest whole run is kept too. ` +
     'A run is kept when any keep rule (keep_*, or retention_copies/retention_days together) keeps it.'
   );
 }
@@ -73,11 +73,11 @@ export const DestinationCommon = z.object({
   name: z.string().optional().describe('Description, for reports.'),
   retention_copies: count('Keep this many newest whole runs of each source (with retention_days: a run goes when either says so).', 1).optional(),
   retention_days: count('Remove runs older than this many days (with retention_copies: a run goes when either says so).', 1).optional(),
-  keep_hourly: count(periodRule('hours', 'hour')).optional(),
-  keep_daily: count(periodRule('days', 'day')).optional(),
-  keep_weekly: count(periodRule('ISO weeks (Monday to Sunday)', 'week')).optional(),
-  keep_monthly: count(periodRule('months', 'month')).optional(),
-  keep_yearly: count(periodRule('years', 'year')).optional(),
+  keep_hourly: count(periodRule('hours', 'an hour')).optional(),
+  keep_daily: count(periodRule('days', 'a day')).optional(),
+  keep_weekly: count(periodRule('ISO weeks (Monday to Sunday)', 'a week')).optional(),
+  keep_monthly: count(periodRule('months', 'a month')).optional(),
+  keep_yearly: count(periodRule('years', 'a year')).optional(),
   key_template: z
     .string()
     .optional()
