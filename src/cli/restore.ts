@@ -81,7 +81,7 @@ function commandSpot(path: string, options: VerifyCommandOptions): Promise<numbe
     const tolerance = options.spotTolerance === undefined ? undefined : Number(options.spotTolerance.replace(/%$/, ''));
     const results = await spotCheck(job, { ...options, count, tolerance, identityPassphrase: process.env.BACKUP_IDENTITY_PASSPHRASE }, logger);
     for (const r of results) {
-      const counts = r.run ? `: ${r.sampled} of ${r.archived} file(s) compared, ${r.same.length} same, ${r.differ.length} differ, ${r.vanished.length} vanished, ${r.added.length} new since` : '';
+      const counts = r.run && (r.sampled > 0 || !r.error) ? `: ${r.sampled} of ${r.archived} file(s) compared, ${r.same.length} same, ${r.differ.length} differ, ${r.vanished.length} vanished, ${r.added.length} new since` : '';
       process.stdout.write(`${r.ok ? 'OK    ' : 'FAILED'} spot check ${r.source}${r.destination ? ` on ${r.destination}` : ''}${r.run ? ` run ${r.run}` : ''}${counts}\n`);
       if (r.error) process.stdout.write(`       ${r.error}\n`);
       process.stdout.write(spotLines('differ', r.differ) + spotLines('vanished', r.vanished) + spotLines('new since the run', r.added));

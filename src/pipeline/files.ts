@@ -15,7 +15,7 @@ import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, onlySourceId, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
 import { isWholeCopy } from './runs.js';
 import { feedAndDrain } from './streams.js';
-import { TAR_LIST_ARGS, namesStartWithDotSlash, parseTarLine, patternArgs, pickTarFile, tarEnv, unmatchedPatterns, type TarMember } from './tar-members.js';
+import { TAR_LIST_ARGS, feedOrStop, namesStartWithDotSlash, parseTarLine, patternArgs, pickTarFile, tarEnv, unmatchedPatterns, type TarMember } from './tar-members.js';
 
 export interface FilesOptions extends Pick<RestoreOptions, 'identity' | 'identityPassphrase'> {
   source?: string;
@@ -91,7 +91,7 @@ async function listArchive(back: { stream: Readable; done: Promise<void> }, patt
       onMember(member);
     }
   })();
-  const [feed, exit, checks, read] = await Promise.allSettled([feedAndDrain(back.stream, tar.child.stdin!), tar.done, back.done, reading]);
+  const [feed, exit, checks, read] = await Promise.allSettled([feedOrStop(feedAndDrain(back.stream, tar.child.stdin!), tar), tar.done, back.done, reading]);
   if (checks.status === 'rejected') {
     const why = describeError(checks.reason);
     throw new ListingFailedError(seen > 0 ? `the listing above came from a damaged file and cannot be trusted: ${why}` : why, { cause: checks.reason });

@@ -16,14 +16,14 @@ import { PipelineError, UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
-import { readBack, plainFileName, type Decryption } from './read-back.js';
+import { readBack, plainFileName, restoredFileName, type Decryption } from './read-back.js';
 import { dataObjects, fileOf, isWholeCopy, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
 import { cleanUpOnSignal, spawnProgram, type SpawnedProgram } from './process.js';
-import { VZDUMP_SOURCE_TYPE, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
+import { storedIdSource } from './stored-ids.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
 import { readPrivateKeys } from './encrypt.js';
-import { namesStartWithDotSlash, patternArgs, tarEnv, unmatchedPatterns } from './tar-members.js';
+import { feedOrStop, namesStartWithDotSlash, patternArgs, tarEnv, unmatchedPatterns } from './tar-members.js';
 
 export interface OpenedDestination {
   loaded: LoadedDestination;
@@ -43,17 +43,10 @@ export async function openDestinations(job: Job, logger: Logger, only?: string):
 }
 
 export function findSource(job: Job, id: string): LoadedSource {
-  const source = job.sources.find((s) => s.options.id === id) ?? vzdumpGuestSource(job, id);
+  // `vzdump-101`: a stored id of a source keyed per id (the vzdump source's guest 101).
+  const source = job.sources.find((s) => s.options.id === id) ?? storedIdSource(job, id);
   if (!source) throw new UsageError(`no source "${id}" in the job (have: ${job.sources.map((s) => s.options.id).join(', ')})`);
   return source;
-}
-
-/** `vzdump-101`: the runs the vzdump hook stored for guest 101, under the vzdump source that takes it. */
-function vzdumpGuestSource(job: Job, id: string): LoadedSource | undefined {
-  const vmid = guestVmid(id);
-  if (vmid === undefined) return undefined;
-  const source = job.sources.find((s) => s.plugin.type === VZDUMP_SOURCE_TYPE && takesGuest(s.options as VzdumpOptions, vmid));
-  return source && { ...source, options: { ...source.options, id } };
 }
 
 export interface RunFile {
@@ -64,6 +57,10 @@ export interface RunFile {
   /** The size the destination lists for the object: a difference is caught before a byte is read. */
   storedSize?: number;
   sha256?: string;
+  /** The source's own name for the file (the manifest's `name`). */
+  name?: string;
+  /** The name the file had before the pipeline took it (the manifest's `original_name`): restored under it. */
+  originalName?: string;
 }
 
 /** The data files of a run, from its manifest when it has one. */
@@ -73,7 +70,7 @@ export async function runFiles(d: OpenedDestination, sourceId: string, run: Stor
     const manifest = run.manifest ?? (await readManifest(d.destination, run.manifestKey));
     const files = manifest.files.map((f) => {
       const object = listed.get(f.file);
-      return { key: object?.key ?? d.layout.objectKey(sourceId, run, f.file), file: f.file, size: f.size, storedSize: object?.size, sha256: f.sha256 };
+      return { key: object?.key ?? d.layout.objectKey(sourceId, run, f.file), file: f.file, size: f.size, storedSize: object?.size, sha256: f.sha256, name: f.name, originalName: f.original_name };
     });
     return { files, manifest };
   }
@@ -179,8 +176,8 @@ async function restoreFromFirst(
       const written: string[] = [];
       for (const f of files) {
         const expected = f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined;
-        const back = await readBack(d.destination, f.key, f.file, expected, decryption, d.loaded.options.id);
-        const name = plainFileName(f.file);
+        const back = await readBack(d.destination, f.key, f.file, expected, decryption, d.loaded.options.id, f.name);
+        const name = restoredFileName(f);
         if (options.toDatabase !== undefined) {
           written.push(await restoreIntoDatabase(job, source, back, name, options, logger));
         } else if (options.to === '-') {
@@ -340,7 +337,7 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
  * tar's "Not found in archive": a pattern that matched nothing is an error, never a silent success.
  */
 async function extractSelected(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, tar: SpawnedProgram, patterns: readonly string[], dotSlash: boolean): Promise<void> {
-  const [feed, exit, checks] = await Promise.allSettled([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+  const [feed, exit, checks] = await Promise.allSettled([feedOrStop(feedAndDrain(back.stream as Readable, tar.child.stdin!), tar), tar.done, back.done]);
   if (checks.status === 'rejected') throw checks.reason;
   if (exit.status === 'rejected') {
     const unmatched = unmatchedPatterns(tar.stderrTail(), patterns, dotSlash);

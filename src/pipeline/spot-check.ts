@@ -25,7 +25,7 @@ import { spawnProgram } from './process.js';
 import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
 import { feedAndDrain } from './streams.js';
-import { TAR_LIST_ARGS, displayName, parseTarLine, pickTarFile, tarEnv, type TarMember } from './tar-members.js';
+import { TAR_LIST_ARGS, displayName, feedOrStop, parseTarLine, pickTarFile, tarEnv, type TarMember } from './tar-members.js';
 
 export const DEFAULT_SPOT_TOLERANCE = 10;
 
@@ -144,7 +144,7 @@ async function listRegularFiles(back: { stream: Readable; done: Promise<void> },
       if (m?.type === '-') members.push(m);
     }
   })();
-  await settleChecksFirst([feedAndDrain(back.stream, tar.child.stdin!), tar.done, reading], back.done);
+  await settleChecksFirst([feedOrStop(feedAndDrain(back.stream, tar.child.stdin!), tar), tar.done, reading], back.done);
   return members;
 }
 
@@ -186,7 +186,7 @@ async function hashMembers(back: { stream: Readable; done: Promise<void> }, samp
       callback();
     },
   });
-  await settleChecksFirst([feedAndDrain(back.stream, tar.child.stdin!), tar.done, pipeline(tar.child.stdout!, cutter)], back.done);
+  await settleChecksFirst([feedOrStop(feedAndDrain(back.stream, tar.child.stdin!), tar), tar.done, pipeline(tar.child.stdout!, cutter)], back.done);
   if (index < sample.length) throw new PipelineError(`tar -xO ended before ${displayName(sample[index]!.name)} was whole`);
   return hashes;
 }

@@ -161,6 +161,17 @@ async function peek(stream: Readable, bytes: number): Promise<Buffer> {
   return head;
 }
 
+/**
+ * Feeds `stream` into the program's stdin; when the stream fails (a damaged file, a lost
+ * connection), the program is stopped, or it would wait for more input forever.
+ */
+export function feedOrStop(feed: Promise<number>, program: { child: { kill(signal?: NodeJS.Signals): boolean } }): Promise<number> {
+  return feed.catch((error: unknown) => {
+    program.child.kill('SIGTERM');
+    throw error;
+  });
+}
+
 /** The one tar archive of a run's files (`data.tar.zst.gpg`), or a usage error naming what it has. */
 export function pickTarFile<T extends { file: string }>(files: readonly T[], plain: (file: string) => string, what: string): T[] {
   const tars = files.filter((f) => plain(f.file).endsWith('.tar'));
