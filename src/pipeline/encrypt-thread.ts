@@ -1,11 +1,13 @@
 /**
- * Encryption on a worker thread. openpgp.js's AES-CFB and SHA-1 are serial and take most of
- * the main thread; moving them to a worker lets the main thread hash the ciphertext and feed
- * the destinations at the same time. Chunks move by transfer (no copy) when they own their
- * memory; flow control both ways keeps at most a few chunks in flight.
+ * Encryption on a worker thread. The main thread writes the session-key packets (openpgp.js,
+ * once per file) and hands the plaintext to a worker that runs the native SEIPD encryptor
+ * (openpgp-seipd.ts: AES-256-CFB and the SHA-1 of the MDC) and the sha256 of the ciphertext,
+ * so the main thread only moves buffers and feeds the destinations. Chunks move by transfer
+ * both ways (no copy); at most IN_FLIGHT chunks are at the worker, and none is sent while the
+ * consumer has not taken what came back (backpressure).
  *
  * The worker runs the compiled encrypt-worker.js; where that does not exist (running from the
- * TypeScript sources in tests), encryption runs in-process, with the same encryptStream.
+ * TypeScript sources in tests), encryption runs in-process, with the same encryptor.
  */
 import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -13,76 +15,114 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { PipelineError } from '../errors.js';
 import { encryptStream, type Encryption } from './encrypt.js';
+import { transferable } from './openpgp-seipd.js';
+import { sessionKeyPackets } from './openpgp-session.js';
 
-export type WorkerEncryption =
-  | { kind: 'passphrase'; passphrase: string }
-  | { kind: 'recipients'; armoredKeys: string[]; fingerprints: string[] };
+export interface WorkerInit {
+  sessionKey: Uint8Array;
+  /** The session-key packets the main thread sends first: the worker's sha256 starts with them. */
+  packets: Uint8Array;
+}
 
-export type ToWorker = { type: 'chunk'; chunk: Uint8Array } | { type: 'end' } | { type: 'abort' } | { type: 'ack' };
-export type FromWorker = { type: 'more' } | { type: 'data'; chunk: Uint8Array } | { type: 'end' } | { type: 'error'; message: string };
+export type ToWorker = { type: 'chunk'; chunk: Uint8Array } | { type: 'end' };
+export type FromWorker =
+  | { type: 'data'; chunks: Uint8Array[] }
+  | { type: 'end'; chunks: Uint8Array[]; sha256: string }
+  | { type: 'error'; message: string };
+
+/** A ciphertext stream that also knows the sha256 of everything it delivered, once it ended. */
+export type EncryptedStream = Readable & { sha256?: () => string | undefined };
 
 const WORKER_FILE = new URL('./encrypt-worker.js', import.meta.url);
+const IN_FLIGHT = 3;
 
 function workerAvailable(): boolean {
   return WORKER_FILE.protocol === 'file:' && existsSync(fileURLToPath(WORKER_FILE));
 }
 
-function forWorker(encryption: Exclude<Encryption, { kind: 'none' }>): WorkerEncryption {
-  if (encryption.kind === 'passphrase') return { kind: 'passphrase', passphrase: encryption.passphrase };
-  return { kind: 'recipients', armoredKeys: encryption.keys.map((k) => k.armor()), fingerprints: encryption.fingerprints };
-}
-
-/** Encrypts `input` on a worker thread when possible; same output as encryptStream. */
-export async function encryptOffThread(input: Readable, encryption: Encryption, plugin: string): Promise<Readable> {
+/**
+ * Encrypts `input` on a worker thread when possible; same output as encryptStream. The
+ * returned stream's `sha256()` gives the digest of the whole ciphertext once it ended (from
+ * the worker, which touches every byte anyway).
+ */
+export async function encryptOffThread(input: Readable, encryption: Encryption, plugin: string): Promise<EncryptedStream> {
   if (encryption.kind === 'none' || !workerAvailable()) return encryptStream(input, encryption);
 
-  const worker = new Worker(WORKER_FILE, { workerData: forWorker(encryption) });
-  const post = (message: ToWorker, transfer?: ArrayBuffer[]) => worker.postMessage(message, transfer);
-  // Acks owed to the worker for chunks the consumer has not made room for yet (one per chunk).
-  let pendingAcks = 0;
+  const { sessionKey, packets } = await sessionKeyPackets(encryption);
+  const init: WorkerInit = { sessionKey, packets };
+  const worker = new Worker(WORKER_FILE, { workerData: init });
+  let digest: string | undefined;
+  let inFlight = 0;
+  let reading = false;
+  let inputDone = false;
+  let wanted = true;
   let finished = false;
 
-  const output = new Readable({
+  const output: EncryptedStream = new Readable({
     highWaterMark: 4 << 20,
     read() {
-      for (; pendingAcks > 0; pendingAcks--) post({ type: 'ack' });
+      wanted = true;
+      void pump();
     },
     destroy(error, callback) {
-      if (!finished) post({ type: 'abort' });
       void worker.terminate();
       callback(error);
     },
   });
+  output.sha256 = () => digest;
+  output.push(Buffer.from(packets));
 
-  // Plaintext goes to the worker one chunk per request, so its input never piles up.
   const chunks = input[Symbol.asyncIterator]();
-  const feedOne = async () => {
+  async function pump(): Promise<void> {
+    if (reading) return;
+    reading = true;
     try {
-      const next = await chunks.next();
-      if (next.done) return post({ type: 'end' });
-      const chunk = next.value as Buffer;
-      const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-      const sendable = owns ? chunk : new Uint8Array(chunk);
-      post({ type: 'chunk', chunk: sendable }, [sendable.buffer as ArrayBuffer]);
+      while (wanted && !inputDone && inFlight < IN_FLIGHT && !output.destroyed) {
+        const next = await chunks.next();
+        if (output.destroyed) return;
+        if (next.done) {
+          inputDone = true;
+          worker.postMessage({ type: 'end' } satisfies ToWorker);
+          return;
+        }
+        const chunk = next.value as Buffer;
+        const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+        const sendable = owns ? chunk : new Uint8Array(chunk);
+        inFlight++;
+        worker.postMessage({ type: 'chunk', chunk: sendable } satisfies ToWorker, transferable([sendable]));
+      }
     } catch (error) {
       output.destroy(error as Error);
+    } finally {
+      reading = false;
+    }
+  }
+
+  const deliver = (parts: Uint8Array[]) => {
+    for (const part of parts) {
+      if (!output.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength))) wanted = false;
     }
   };
-
   worker.on('message', (message: FromWorker) => {
-    if (message.type === 'more') void feedOne();
-    else if (message.type === 'data') {
-      if (output.push(Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength))) post({ type: 'ack' });
-      else pendingAcks++;
+    if (output.destroyed) return;
+    if (message.type === 'data') {
+      inFlight--;
+      deliver(message.chunks);
+      void pump();
     } else if (message.type === 'end') {
+      deliver(message.chunks);
       finished = true;
+      digest = message.sha256;
       output.push(null);
       void worker.terminate();
-    } else if (message.type === 'error') {
+    } else {
       output.destroy(new PipelineError(`encryption failed: ${message.message}`, { plugin }));
     }
   });
   worker.on('error', (error) => output.destroy(new PipelineError(`encryption worker failed: ${error.message}`, { plugin, cause: error })));
+  worker.on('exit', () => {
+    if (!finished && !output.destroyed) output.destroy(new PipelineError('encryption worker stopped', { plugin }));
+  });
   input.once('error', (error) => output.destroy(error));
   return output;
 }

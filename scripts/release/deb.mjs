@@ -1,0 +1,1 @@
+export async function buildDeb() { throw new Error('todo'); }
