@@ -19,11 +19,14 @@ const commandVerify: typeof import('./restore.js').commandVerify = async (...a) 
 const commandQuickstart: typeof import('./quickstart.js').commandQuickstart = async (...a) => (await import('./quickstart.js')).commandQuickstart(...a);
 const commandStatus: typeof import('./status.js').commandStatus = async (...a) => (await import('./status.js')).commandStatus(...a);
 const commandHistory: typeof import('./status.js').commandHistory = async (...a) => (await import('./status.js')).commandHistory(...a);
+const commandReport: typeof import('./status.js').commandReport = async (...a) => (await import('./status.js')).commandReport(...a);
 const commandPrune: typeof import('./prune.js').commandPrune = async (...a) => (await import('./prune.js')).commandPrune(...a);
 const commandVzdumpHook: typeof import('./vzdump.js').commandVzdumpHook = async (...a) => (await import('./vzdump.js')).commandVzdumpHook(...a);
 import type { GlobalOptions } from './context.js';
 
-const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'files', 'restore', 'verify', 'prune', 'quickstart', 'help', 'status', 'history', 'vzdump-hook']);
+const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'files', 'restore', 'verify', 'prune', 'quickstart', 'help', 'status', 'history', 'report', 'vzdump-hook']);
+
+const SINCE = ['--since <when>', 'only runs started since then: a duration back from now (36h, 7d) or a date (2026-03-01, 2026-03-01T02:00:00Z)'] as const;
 
 const STRICT = ['--strict', 'unknown keys in the job file are errors (by default a key not close to a known one is ignored with a warning)'] as const;
 
@@ -117,14 +120,29 @@ function buildProgram(setCode: (code: number) => void): Command {
       .description('per source: last run, last success, success rate, average duration, size trend; exit 1 when a source is OVERDUE (max_age)'),
   )
     .option('--json', 'machine-readable output')
+    .option('--source <ids>', 'only these sources (comma separated ids)')
+    .option(SINCE[0], 'success rate, average time and size trend over the runs started since then (a duration back from now: 7d, or a date); last success and OVERDUE always look at every run')
     .option('--notify', "send an OVERDUE failure to the job's alerting notification channels")
     .action(async (job: string, opts) => setCode(await commandStatus(job, opts)));
 
   addLogOptions(program.command('history').argument('<job>', 'job file').description('the recorded runs of the job, one line per source run'))
-    .option('--source <id>', 'only this source')
+    .option('--source <ids>', 'only these sources (comma separated ids)')
+    .option(SINCE[0], SINCE[1])
     .option('--json', 'JSON array of records')
     .option('--csv', 'CSV (RFC 4180) with a header line')
     .action(async (job: string, opts) => setCode(await commandHistory(job, opts)));
+
+  addLogOptions(
+    program
+      .command('report')
+      .argument('<job>', 'job file')
+      .description('one self-contained HTML page from the run history and the destinations: status timeline, sizes, durations, age against max_age, runs stored'),
+  )
+    .requiredOption('--html <file>', 'write the page to this file (- for stdout)')
+    .option(SINCE[0], SINCE[1])
+    .option('--source <ids>', 'only these sources (comma separated ids)')
+    .option('--no-destinations', 'do not list the destinations (history only)')
+    .action(async (job: string, opts) => setCode(await commandReport(job, opts)));
 
   program
     .command('vzdump-hook')

@@ -3,15 +3,21 @@
  * `backup history JOB` (the recorded runs as a table, JSON or CSV).
  */
 import { randomUUID } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Job } from '../config/job.js';
-import { ExitCode } from '../errors.js';
+import { parseDurationSeconds } from '../config/fields.js';
+import { ExitCode, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatBytes, formatDuration } from '../notifications/message.js';
+import { listJob } from '../pipeline/list.js';
 import { NotificationDispatcher } from '../pipeline/notify.js';
+import { buildReport } from '../report/data.js';
+import { renderReportHtml } from '../report/html.js';
 import { redact } from '../secrets.js';
 import { readHistory } from '../state/history.js';
-import { historyCsv, historyRows } from '../state/export.js';
-import { formatAge, jobStatus, overdueRunReport, type JobStatus } from '../state/status.js';
+import { historyCsv, historyRows, type HistoryFilter } from '../state/export.js';
+import { formatAge, jobStatus, overdueRunReport, rowsOf, type JobStatus } from '../state/status.js';
 import { TOOL_VERSION } from '../version.js';
 import { withJob, type GlobalOptions } from './context.js';
 
@@ -26,12 +32,47 @@ const RECORDING_CHANNELS = new Set(['prometheus', 'duplistatus', 'elasticsearch'
 export interface StatusCommandOptions extends GlobalOptions {
   json?: boolean;
   notify?: boolean;
+  source?: string;
+  since?: string;
 }
 
 export interface HistoryCommandOptions extends GlobalOptions {
   source?: string;
+  since?: string;
   json?: boolean;
   csv?: boolean;
+}
+
+/**
+ * `--since`: a duration back from now (`90m`, `36h`, `7d`, seconds) or a date/time
+ * (`2026-03-01`, `2026-03-01T02:00:00Z`; without a zone, UTC).
+ */
+export function parseSince(value: string | undefined, now = new Date()): Date | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)?$/.test(text)) return new Date(now.getTime() - parseDurationSeconds(text) * 1000);
+  if (/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(text)) {
+    const iso = text.replace(' ', 'T');
+    const zoned = /T.*(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : iso.includes('T') ? `${iso}Z` : `${iso}T00:00:00Z`;
+    const date = new Date(zoned);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new UsageError(`--since ${JSON.stringify(value)}: expected a duration back from now (90m, 36h, 7d) or a date (2026-03-01, 2026-03-01T02:00:00Z)`);
+}
+
+/** `--source a,b`: the ids, each checked against the sources the job and its history know. */
+export function parseSources(value: string | undefined, known: readonly string[]): string[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (ids.length === 0) throw new UsageError('--source: give one or more source ids, separated by commas');
+  const unknown = ids.filter((id) => !known.includes(id));
+  if (unknown.length) throw new UsageError(`--source: no source ${unknown.map((u) => JSON.stringify(u)).join(', ')} in this job (sources: ${known.join(', ')})`);
+  return ids;
+}
+
+/** The ids `--source` may name: the job's sources and the vzdump guests its history knows. */
+export function knownSourceIds(job: Job, records: Parameters<typeof rowsOf>[1]): string[] {
+  return rowsOf(job, records).map((r) => r.id);
 }
 
 
@@ -53,7 +94,7 @@ function whenPrecise(iso: string | undefined): string {
 
 export function renderStatus(status: JobStatus): string {
   const lines = [
-    `${status.job} (${status.job_file}) on ${status.hostname}: ${status.runs} run(s) recorded; checked ${when(status.checked_at)}`,
+    `${status.job} (${status.job_file}) on ${status.hostname}: ${status.runs} run(s) recorded${status.since ? ` since ${when(status.since)}` : ''}; checked ${when(status.checked_at)}`,
   ];
   if (status.skipped_lines) lines.push(`(${status.skipped_lines} unreadable line(s) in ${status.history_file} skipped)`);
   const rows = [['SOURCE', 'STATE', 'LAST RUN', 'LAST SUCCESS', 'AGE', 'MAX AGE', 'SUCCESS', 'AVG TIME', 'SIZE', 'TREND']];
@@ -81,7 +122,11 @@ export function renderStatus(status: JobStatus): string {
 
 export async function commandStatus(path: string, options: StatusCommandOptions): Promise<number> {
   return withJob(path, options, async (job, logger) => {
-    const status = jobStatus(job, await readHistory(job));
+    const now = new Date();
+    const since = parseSince(options.since, now);
+    const history = await readHistory(job);
+    const sources = parseSources(options.source, knownSourceIds(job, history.records));
+    const status = jobStatus(job, history, now, { since, sources });
     process.stdout.write(options.json ? `${redact(JSON.stringify(status, null, 2))}\n` : `${renderStatus(status)}\n`);
     if (status.overdue.length === 0) return ExitCode.ok;
     if (options.notify) await notifyOverdue(job, status, logger);
@@ -109,11 +154,17 @@ export async function commandHistory(path: string, options: HistoryCommandOption
       process.stderr.write('backup: give --json or --csv, not both\n');
       return ExitCode.usage;
     }
+    const filter: HistoryFilter = { since: parseSince(options.since) };
+    // A source the job no longer has still has its history: any id is taken here.
+    if (options.source !== undefined) filter.sources = options.source.split(',').map((v) => v.trim()).filter(Boolean);
     const history = await readHistory(job);
-    const rows = historyRows(history.records, options.source);
+    const rows = historyRows(history.records, filter);
     if (options.csv) process.stdout.write(redact(historyCsv(rows)));
     else if (options.json) process.stdout.write(`${redact(JSON.stringify(rows, null, 2))}\n`);
-    else if (rows.length === 0) process.stdout.write(`no runs recorded${options.source ? ` for source ${options.source}` : ''} (${history.file})\n`);
+    else if (rows.length === 0) {
+      const since = filter.since ? ` since ${whenPrecise(filter.since.toISOString())}` : '';
+      process.stdout.write(`no runs recorded${options.source ? ` for source ${options.source}` : ''}${since} (${history.file})\n`);
+    }
     else {
       const lines = [['STARTED', 'SOURCE', 'STATUS', 'DURATION', 'RAW', 'STORED', 'RATIO', 'DESTINATIONS', 'ERROR']];
       for (const r of rows) {
@@ -132,5 +183,44 @@ export async function commandHistory(path: string, options: HistoryCommandOption
       process.stdout.write(`${redact(table(lines))}\n`);
     }
     return ExitCode.ok;
+  });
+}
+
+export interface ReportCommandOptions extends GlobalOptions {
+  html: string;
+  since?: string;
+  source?: string;
+  /** commander's --no-destinations. */
+  destinations?: boolean;
+}
+
+/**
+ * `backup report JOB --html FILE`: the page is built in src/report from the history (as
+ * `status --json` reads it) and `backup list`'s listing; written under a temporary name and
+ * renamed, so a browser or web server never sees half a page. Exit 1 when a destination could
+ * not be listed (the page is written and says so).
+ */
+export async function commandReport(path: string, options: ReportCommandOptions): Promise<number> {
+  return withJob(path, options, async (job, logger) => {
+    const now = new Date();
+    const since = parseSince(options.since, now);
+    const history = await readHistory(job);
+    const sources = parseSources(options.source, knownSourceIds(job, history.records));
+    const listing = options.destinations === false ? undefined : await listJob(job, {}, logger);
+    const html = renderReportHtml(buildReport(job, history, { now, since, sources, listing }));
+    if (options.html === '-') process.stdout.write(html);
+    else {
+      const temp = join(dirname(options.html), `.${basename(options.html)}.${process.pid}.tmp`);
+      try {
+        await writeFile(temp, html);
+        await rename(temp, options.html);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+      logger.info(`report written to ${options.html}`);
+    }
+    for (const p of listing?.problems ?? []) process.stderr.write(`backup: cannot list ${p.destination}: ${redact(p.error)}\n`);
+    return listing?.problems.length ? ExitCode.failed : ExitCode.ok;
   });
 }

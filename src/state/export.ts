@@ -28,11 +28,34 @@ export interface HistoryRow {
   error?: string;
 }
 
-export function historyRows(records: readonly HistoryRecord[], sourceId?: string): HistoryRow[] {
-  const rows: HistoryRow[] = [];
+/** Which runs `history`, `status` and `report` look at. */
+export interface HistoryFilter {
+  /** Only source runs that started at or after this time. */
+  since?: Date;
+  /** Only these sources (ids); all when absent or empty. */
+  sources?: readonly string[];
+}
+
+/**
+ * The records with only the source runs the filter keeps; a record left with no source run
+ * is dropped. The records are not changed.
+ */
+export function filterHistory(records: readonly HistoryRecord[], filter: HistoryFilter = {}): HistoryRecord[] {
+  const since = filter.since?.getTime();
+  const wanted = filter.sources?.length ? new Set(filter.sources) : undefined;
+  if (since === undefined && !wanted) return [...records];
+  const kept: HistoryRecord[] = [];
   for (const record of records) {
+    const sources = record.sources.filter((s) => (!wanted || wanted.has(s.id)) && (since === undefined || Date.parse(s.started_at) >= since));
+    if (sources.length) kept.push({ ...record, sources });
+  }
+  return kept;
+}
+
+export function historyRows(records: readonly HistoryRecord[], filter: string | HistoryFilter = {}): HistoryRow[] {
+  const rows: HistoryRow[] = [];
+  for (const record of filterHistory(records, typeof filter === 'string' ? { sources: [filter] } : filter)) {
     for (const s of record.sources) {
-      if (sourceId !== undefined && s.id !== sourceId) continue;
       rows.push({
         run_id: record.run_id,
         job: record.job,

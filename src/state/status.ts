@@ -60,8 +60,10 @@ export interface JobStatus {
   job_file: string;
   hostname: string;
   checked_at: string;
+  /** With --since: the start of the window the statistics cover. */
+  since?: string;
   history_file: string;
-  /** Runs recorded in the history. */
+  /** Runs recorded in the history (in the window, of the sources shown). */
   runs: number;
   /** Unreadable history lines skipped (a torn last line after a crash). */
   skipped_lines: number;
@@ -69,7 +71,7 @@ export interface JobStatus {
   sources: SourceStatus[];
 }
 
-interface Row {
+export interface StatusRow {
   id: string;
   name?: string;
   type?: string;
@@ -100,16 +102,16 @@ function summary(s: HistorySource): SourceRunSummary {
  * its `vmids` and those the history knows. A vzdump source that has stored no guest yet and
  * lists no vmids is reported under its own id, so a hook that never ran is still seen.
  */
-function rowsOf(job: Job, records: readonly HistoryRecord[]): Row[] {
+export function rowsOf(job: Job, records: readonly HistoryRecord[]): StatusRow[] {
   const rootMaxAge = job.root.max_age;
-  const rows: Row[] = [];
-  const vzdump: (Row & { options: VzdumpOptions })[] = [];
+  const rows: StatusRow[] = [];
+  const vzdump: (StatusRow & { options: VzdumpOptions })[] = [];
   for (const s of job.sources) {
     const row = { id: s.options.id, name: s.options.name, type: s.plugin.type, maxAge: s.options.max_age ?? rootMaxAge };
     if (s.plugin.type === VZDUMP_SOURCE_TYPE) vzdump.push({ ...row, options: s.options as unknown as VzdumpOptions });
     else rows.push(row);
   }
-  const guests = new Map<string, Row>();
+  const guests = new Map<string, StatusRow>();
   const addGuest = (vmid: number, name?: string) => {
     const id = guestSourceId(vmid);
     const owner = vzdump.find((v) => takesGuest(v.options, vmid));
@@ -127,11 +129,18 @@ function rowsOf(job: Job, records: readonly HistoryRecord[]): Row[] {
   return [...rows, ...sortedGuests, ...silent.map(({ options: _options, ...row }) => row)];
 }
 
-export function sourceStatus(row: Row, runs: readonly HistorySource[], now: Date): SourceStatus {
-  const sorted = [...runs].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
+/**
+ * One source's status. `since` narrows the statistics (runs, successes, success rate, average
+ * duration, size trend) to a window; the last run, the last success, its age and OVERDUE come
+ * from every run, whenever it was: they say how things stand now, and a window shorter than
+ * max_age must not make a source overdue.
+ */
+export function sourceStatus(row: StatusRow, runs: readonly HistorySource[], now: Date, since?: Date): SourceStatus {
+  const everything = [...runs].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
+  const last = everything.at(-1);
+  const lastSuccess = everything.filter((s) => ok(s.status)).at(-1);
+  const sorted = since === undefined ? everything : everything.filter((s) => Date.parse(s.started_at) >= since.getTime());
   const successes = sorted.filter((s) => ok(s.status));
-  const last = sorted.at(-1);
-  const lastSuccess = successes.at(-1);
   const durations = successes.map((s) => s.duration_seconds).filter((d): d is number => d !== undefined);
   const status: SourceStatus = {
     id: row.id,
@@ -180,21 +189,44 @@ export function sourceStatus(row: Row, runs: readonly HistorySource[], now: Date
   return status;
 }
 
-export function jobStatus(job: Job, history: { records: HistoryRecord[]; skipped: number; file: string }, now = new Date()): JobStatus {
-  const sources = rowsOf(job, history.records).map((row) =>
-    sourceStatus(
-      row,
-      history.records.flatMap((r) => r.sources.filter((s) => s.id === row.id)),
-      now,
-    ),
-  );
+export interface StatusFilter {
+  /** Statistics over the runs started at or after this time (see sourceStatus). */
+  since?: Date;
+  /** Only these sources (ids, or vzdump guest ids); all when absent or empty. */
+  sources?: readonly string[];
+}
+
+export function jobStatus(
+  job: Job,
+  history: { records: HistoryRecord[]; skipped: number; file: string },
+  now = new Date(),
+  filter: StatusFilter = {},
+): JobStatus {
+  const wanted = filter.sources?.length ? new Set(filter.sources) : undefined;
+  const sources = rowsOf(job, history.records)
+    .filter((row) => !wanted || wanted.has(row.id))
+    .map((row) =>
+      sourceStatus(
+        row,
+        history.records.flatMap((r) => r.sources.filter((s) => s.id === row.id)),
+        now,
+        filter.since,
+      ),
+    );
+  const ids = new Set(sources.map((s) => s.id));
+  const since = filter.since?.getTime();
+  const counted =
+    wanted || since !== undefined
+      ? history.records.filter((r) => r.sources.some((s) => ids.has(s.id) && (since === undefined || Date.parse(s.started_at) >= since))).length
+      : history.records.length;
   return {
     job: job.info.name,
     job_file: job.info.path,
     hostname: job.info.hostname,
     checked_at: now.toISOString(),
+    ...(filter.since ? { since: filter.since.toISOString() } : {}),
     history_file: history.file,
-    runs: history.records.length,
+    runs: counted,
     skipped_lines: history.skipped,
     overdue: sources.filter((s) => s.overdue).map((s) => s.id),
     sources,
