@@ -3,15 +3,23 @@
  * every phase of a backup job. See src/vzdump/hook.ts for what each phase does and returns.
  */
 import { userInfo } from 'node:os';
+import { ConfigError, describeError, exitCodeFor } from '../errors.js';
 import { createLogger } from '../log.js';
+import { redact } from '../secrets.js';
+import { checkVzdumpJob } from '../vzdump/check.js';
 import { VzdumpHook, vzdumpEnv } from '../vzdump/hook.js';
 import { abortOnSignals, loadJob } from './context.js';
 
 /** vzdump gives the hook no PATH; the programs the pipeline runs (zstd, gpg) live here. */
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-export async function commandVzdumpHook(jobPath: string, phase: string, mode: string | undefined, vmid: string | undefined, options: { debug?: boolean }): Promise<number> {
+export async function commandVzdumpHook(jobPath: string, phase: string | undefined, mode: string | undefined, vmid: string | undefined, options: { debug?: boolean; check?: boolean }): Promise<number> {
   process.umask(0o077);
+  if (options.check) return checkCommand(jobPath, options);
+  if (!phase) {
+    process.stderr.write('backup vzdump-hook: give the vzdump PHASE (vzdump does), or --check to test the job\n');
+    return 2;
+  }
   const env = vzdumpEnv(process.env);
   process.env.PATH ||= DEFAULT_PATH;
   if (!process.env.HOME) {
@@ -36,4 +44,20 @@ export async function commandVzdumpHook(jobPath: string, phase: string, mode: st
   }
 }
 
-/** Adds `vzdump-hook` to the program; `setCode` receives the exit status vzdump reads. */
+/**
+ * `--check`: the same environment as under vzdump (default PATH, HOME), then the job's checks.
+ * Exit 2: the job does not load or has no vzdump source; 1: something the hook needs fails.
+ */
+async function checkCommand(jobPath: string, options: { debug?: boolean }): Promise<number> {
+  process.env.PATH ||= DEFAULT_PATH;
+  const logger = createLogger({ level: options.debug ? 'debug' : 'info', format: 'text' });
+  try {
+    const job = loadJob(jobPath, logger);
+    return await checkVzdumpJob(job, logger, (line) => process.stdout.write(`${line}\n`));
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const p of error.problems) process.stderr.write(`${redact(p.path ? `${jobPath}: ${p.path}: ${p.message}` : p.message)}\n`);
+    } else process.stderr.write(`${jobPath}: ${redact(describeError(error))}\n`);
+    return exitCodeFor(error);
+  }
+}

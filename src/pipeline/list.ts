@@ -7,6 +7,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { jobOwner, openDestinations } from './restore.js';
 import { dataObjects, listRuns, type RunOwner, type RunState } from './runs.js';
+import { expandStoredIds, storedIdSource } from './stored-ids.js';
 
 export interface RunRow {
   destination: string;
@@ -37,10 +38,14 @@ export interface Listing {
 
 export async function listJob(job: Job, options: { source?: string; destination?: string }, logger: Logger): Promise<Listing> {
   const listing: Listing = { runs: [], leftovers: [], problems: [] };
-  const sources = job.sources.filter((s) => !options.source || s.options.id === options.source);
+  const selected = options.source ? job.sources.filter((s) => s.options.id === options.source) : job.sources;
+  // `--source vzdump-101`: a stored id of a source keyed per id (a vzdump guest).
+  const wanted = options.source && selected.length === 0 ? [storedIdSource(job, options.source)].filter((s) => s !== undefined) : selected;
   for (const d of await openDestinations(job, logger, options.destination)) {
     const id = d.loaded.options.id;
     try {
+      // A source keyed per id (vzdump guests) is listed under each id it stored on this destination.
+      const sources = options.source ? wanted : await expandStoredIds(wanted, [d]);
       for (const s of sources) {
         for (const run of await listRuns(d.destination, d.layout, s.options.id, jobOwner(job))) {
           const data = dataObjects(run);

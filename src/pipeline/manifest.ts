@@ -18,6 +18,8 @@ export const ManifestFile = z.object({
   size: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   raw_size: z.number().int().nonnegative().optional(),
+  /** The file's own name when the source handed over an existing file (vzdump's archive, log, notes): `restore` gives it back under this name. */
+  original_name: z.string().optional(),
 });
 export type ManifestFile = z.infer<typeof ManifestFile>;
 

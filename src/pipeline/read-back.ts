@@ -5,6 +5,7 @@
  * the checks at its end are done: callers keep the result only when `done` resolved.
  */
 import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Destination } from '../destinations/types.js';
@@ -38,6 +39,24 @@ export function plainFileName(file: string): string {
   return file.replace(/\.(gpg|pgp)$/, '').replace(/\.(zst|gz)$/, '');
 }
 
+/**
+ * The layers the pipeline added to a file, as a name to read them from: what follows the
+ * source's own name (`db.sql` stored as `db.sql.zst.gpg`: zstd and OpenPGP; a vzdump archive
+ * `x.vma.zst` stored as `x.vma.zst.gpg`: OpenPGP only, its own compression stays). Without the
+ * source's name (runs without a manifest), the stored name says it.
+ */
+export function addedLayers(file: string, name?: string): string {
+  return name && file.startsWith(name) ? `file${file.slice(name.length)}` : file;
+}
+
+/** The name a stored file is given back under: its original name when the manifest has one, else without the pipeline's layers. */
+export function restoredFileName(f: { file: string; name?: string; originalName?: string }): string {
+  const original = f.originalName ? basename(f.originalName) : '';
+  if (original && original !== '.' && original !== '..') return original;
+  if (f.name && f.file.startsWith(f.name) && f.name === basename(f.name)) return f.name;
+  return plainFileName(f.file);
+}
+
 function hashing(expected: Expected | undefined, key: string, plugin: string): { transform: Transform; check: () => void } {
   const hash = createHash('sha256');
   let size = 0;
@@ -59,7 +78,9 @@ function hashing(expected: Expected | undefined, key: string, plugin: string): {
   };
 }
 
-export async function readBack(destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string): Promise<ReadBack> {
+/** `name`: the source's own name for the file (the manifest's), so only the pipeline's layers are undone. */
+export async function readBack(destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<ReadBack> {
+  const layers = addedLayers(file, name);
   const raw = await destination.get(key);
   const hashed = hashing(expected, key, plugin);
   const downloaded = raw.pipe(hashed.transform);
@@ -79,7 +100,7 @@ export async function readBack(destination: Destination, key: string, file: stri
 
   let decrypted: Readable = downloaded;
   let decryptDone: Promise<void> = Promise.resolve();
-  if (isEncryptedFile(file)) {
+  if (isEncryptedFile(layers)) {
     if (decryption.passphrase || decryption.privateKeys?.length) {
       decrypted = await decryptStream(downloaded, decryption, plugin);
     } else if (decryption.useGpg) {
@@ -92,7 +113,7 @@ export async function readBack(destination: Destination, key: string, file: stri
     }
   }
   const output = new PassThrough();
-  const plain = decompressStream(decrypted, compressionFromFileName(file), plugin);
+  const plain = decompressStream(decrypted, compressionFromFileName(layers), plugin);
   // The output ends only after every check passed: a consumer that commits at end of input
   // (psql, tar) must never see a clean end of an altered or truncated file.
   const copying = pipeline(plain.stream, output, { end: false });

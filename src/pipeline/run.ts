@@ -18,7 +18,6 @@ import { describeEncryption, loadRecipients, type Encryption } from './encrypt.j
 import { KeyLayout, formatTimestamp } from './keys.js';
 import { NotificationDispatcher } from './notify.js';
 import { runAfterHooks, runBeforeHooks, runOutcome, type HookScope } from './hooks.js';
-import { VZDUMP_SOURCE_TYPE } from '../sources/vzdump/schema.js';
 import { MAX_LOG_TAIL_LINES, totalStoredBytes } from '../report.js';
 import type { ArtifactProgress } from './store-artifact.js';
 import { dryRunSource, storeSource } from './store-source.js';
@@ -113,8 +112,8 @@ export async function runJob(job: Job, options: RunOptions): Promise<RunReport> 
 
   for (const source of selectSources(job, options.only)) {
     if (signal.aborted || report.error) break;
-    if (source.plugin.type === VZDUMP_SOURCE_TYPE) {
-      logger.info(`source ${source.options.id} (vzdump) is stored by "backup vzdump-hook" when vzdump runs; skipped`);
+    if (source.plugin.storedByHook) {
+      logger.info(`source ${source.options.id} (${source.plugin.type}) is ${source.plugin.storedByHook}; skipped`);
       continue;
     }
     const sourceReport = await runSource(job, source, destinations, { ...options, report, notifier, started });

@@ -112,7 +112,7 @@ export async function storeSource(source: Source, ctx: SourceContext, destinatio
         throw new Error(`${stored.file} was stored on no destination`);
       }
       report.artifacts.push({ name: stored.name, file: stored.file, rawBytes: stored.rawBytes, storedBytes: stored.bytes, sha256: stored.sha256, seconds: stored.dumpSeconds });
-      files.push({ file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes });
+      files.push({ file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes, ...(artifact.originalName ? { original_name: artifact.originalName } : {}) });
       for (const branch of stored.branches) {
         const d = targets.find((t) => t.report.id === branch.id);
         if (!d) continue;

@@ -13,9 +13,10 @@ import { isWholeCopy, listRuns, newestWholeRun, type StoredRun } from './runs.js
 import { UsageError } from '../errors.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';
-import { readBack, plainFileName } from './read-back.js';
+import { readBack, restoredFileName } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
 import type { Decryption } from './read-back.js';
+import { expandStoredIds } from './stored-ids.js';
 
 export interface VerifyResult {
   source: string;
@@ -34,8 +35,9 @@ export async function verify(
   logger: Logger,
 ): Promise<VerifyResult[]> {
   if (options.all && options.run) throw new UsageError('give --run or --all, not both');
-  const sources = options.source ? [findSource(job, options.source)] : job.sources;
   const destinations = await openDestinations(job, logger, options.destination);
+  // A source keyed per id (vzdump guests) is verified under each id it stored.
+  const sources = options.source ? [findSource(job, options.source)] : await expandStoredIds(job.sources, destinations);
   const results: VerifyResult[] = [];
   for (const source of sources) {
     const decryption = await decryptionFor(source, options);
@@ -79,8 +81,8 @@ async function checkRunFiles(d: OpenedDestination, sourceId: string, run: Stored
     const entry: VerifyResult['files'][number] = { file: f.file, plainBytes: 0, ok: false };
     result.files.push(entry);
     try {
-      const back = await readBack(d.destination, f.key, f.file, f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined, decryption, d.loaded.options.id);
-      entry.plainBytes = await consume(back, plainFileName(f.file).endsWith('.tar'), sourceId);
+      const back = await readBack(d.destination, f.key, f.file, f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined, decryption, d.loaded.options.id, f.name);
+      entry.plainBytes = await consume(back, restoredFileName(f).endsWith('.tar'), sourceId);
       entry.ok = true;
     } catch (error) {
       entry.error = describeError(error, { layer: 'destination', plugin: d.loaded.options.id });

@@ -21,6 +21,12 @@ export interface Artifact {
   warnings?: string[];
   /** Bytes produced, when the source knows it once `done` resolved. */
   rawBytes?: () => number | undefined;
+  /**
+   * The file's own name, when the source hands over an existing file (vzdump's
+   * `vzdump-qemu-101-2026_11_29-01_00_00.vma.zst`): recorded in the manifest, and `restore`
+   * gives the file back under it.
+   */
+  originalName?: string;
 }
 
 export interface SourceContext {
@@ -56,7 +62,32 @@ export interface RestoreTarget {
   artifactName: string;
 }
 
-export type SourcePlugin<Schema extends AnyObjectSchema = AnyObjectSchema> = PluginDefinition<Schema, SourceCommon, Source>;
+/**
+ * A source whose runs are stored under ids of their own rather than the source's id (the vzdump
+ * source stores each guest as `vzdump-{VMID}`): list, verify, restore and status ask it which
+ * ids are its own. The core never knows such a plugin by name.
+ */
+export interface StoredIds<Options> {
+  /** The ids the options name on their own, before anything was stored (vzdump: one per `vmids` entry). */
+  listed(options: Options): string[];
+  /** Whether runs stored under `id` belong to this source (vzdump: `vzdump-{VMID}` of a guest it takes). */
+  owns(options: Options, id: string): boolean;
+  /** Orders ids for display (vzdump: by VMID); default: as strings. */
+  compare?(a: string, b: string): number;
+}
+
+export interface SourceCapabilities<Options> {
+  /**
+   * Stored by a hook outside `backup run` (vzdump calls `backup vzdump-hook`): `run` skips the
+   * source and logs this text, which says who stores it.
+   */
+  storedByHook?: string;
+  /** The source's runs are keyed per stored id (see StoredIds). */
+  storedIds?: StoredIds<Options>;
+}
+
+export type SourcePlugin<Schema extends AnyObjectSchema = AnyObjectSchema> = PluginDefinition<Schema, SourceCommon, Source> &
+  SourceCapabilities<z.output<Schema> & SourceCommon>;
 
 /** Declares a source plugin with its options type inferred from the schema. */
 export function defineSource<Schema extends AnyObjectSchema>(plugin: SourcePlugin<Schema>): SourcePlugin<Schema> {

@@ -41,12 +41,29 @@ export async function fileArtifact(sourceId: string, name: string, path: string,
   return { name, stream, done, precompressed, rawBytes: () => info.size };
 }
 
-/** The guest's archive as a one-artifact source, for the pipeline's runSource. */
-export function archiveSource(sourceId: string, target: string): Source {
-  const extension = archiveExtension(target);
+export interface GuestFiles {
+  /** vzdump's archive ($TARGET): stored as it is (encrypted; compressed only when vzdump did not). */
+  target: string;
+  /** vzdump's task log of the guest ($LOGFILE at log-end), when there is one. */
+  logfile?: string;
+  /** The notes vzdump wrote beside the archive (`{archive}.notes`), when there are any. */
+  notes?: string;
+}
+
+/**
+ * One guest's run: its archive, log and notes as the artifacts of one source, so the pipeline
+ * stores them in one run folder with one manifest. Each keeps the name vzdump gave it
+ * (`original_name` in the manifest): `restore` gives back
+ * `vzdump-qemu-101-2026_11_29-01_00_00.vma.zst`, its `.log` and its `.notes` as vzdump wrote
+ * them, ready for `qmrestore` / `pct restore` or a Proxmox dump directory.
+ */
+export function guestSource(sourceId: string, files: GuestFiles): Source {
+  const extension = archiveExtension(files.target);
   return {
     async *open(): AsyncIterable<Artifact> {
-      yield await fileArtifact(sourceId, `${sourceId}${extension}`, target, isCompressedArchive(extension));
+      yield { ...(await fileArtifact(sourceId, `${sourceId}${extension}`, files.target, isCompressedArchive(extension))), originalName: basename(files.target) };
+      if (files.logfile) yield { ...(await fileArtifact(sourceId, `${sourceId}.log`, files.logfile, false)), originalName: basename(files.logfile) };
+      if (files.notes) yield { ...(await fileArtifact(sourceId, `${sourceId}.notes`, files.notes, false)), originalName: basename(files.notes) };
     },
   };
 }

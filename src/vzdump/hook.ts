@@ -10,27 +10,29 @@
  * | job-init, job-start           | starts a fresh run record                         | always 0 (non-zero would abort the whole vzdump job) |
  * | backup-start                  | notes the guest's start (its run time)            | always 0    |
  * | pre-stop, pre-restart, post-restart | nothing                                     | always 0 (a failure could leave the guest stopped) |
- * | backup-end                    | encrypts and stores $TARGET as `vzdump-{VMID}`, retention | 1 when storing failed (vzdump marks the guest failed) |
+ * | backup-end                    | checks $TARGET is a readable file and notes it    | 1 when there is no archive to store (vzdump marks the guest failed) |
  * | backup-abort                  | records the guest as failed                       | always 0    |
- * | log-end                       | stores $LOGFILE beside the archive                | always 0 (vzdump ignores it) |
+ * | log-end                       | stores the archive, $LOGFILE and the notes as one run of `vzdump-{VMID}` (claim, files, manifest, retention: the pipeline's own step) | always 0 (vzdump ignores it) |
  * | job-end                       | notifications for every guest, run history        | 1 when a guest failed |
  * | job-abort                     | failure notifications (unless job-end already reported) | always 0 |
  *
- * A stopped container (lxc, mode stop) stays down until after backup-end; its upload waits
- * for log-end, when it runs again, so the hook never prolongs a guest's downtime.
+ * Storing waits for log-end: the log is complete only then, and by then vzdump has restarted
+ * a guest it stopped (stop mode restarts after backup-end), so the hook never prolongs a
+ * guest's downtime. A failed upload is therefore reported at job-end (exit 1, the job is
+ * marked failed, and to the notifications), not in vzdump's per-guest status.
+ *
+ * Every problem is logged on stderr, which vzdump copies into the task log.
  */
 import type { Job, LoadedSource } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseRunKey } from '../pipeline/keys.js';
-import { readManifest, storeManifest } from '../pipeline/manifest.js';
+import { stat } from 'node:fs/promises';
 import { NotificationDispatcher } from '../pipeline/notify.js';
-import { createDestinations, finishReport, newRunReport, resolveEncryption, runSource, type ReadyDestination } from '../pipeline/run.js';
-import { storeArtifact } from '../pipeline/store-artifact.js';
+import { createDestinations, finishReport, newRunReport, runSource, type ReadyDestination } from '../pipeline/run.js';
 import type { RunReport, SourceReport } from '../report.js';
 import { VZDUMP_SOURCE_TYPE, guestSourceId, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
 import { appendHistory } from '../state/history.js';
-import { archiveSource, fileArtifact } from './archive.js';
+import { guestSource as guestFilesSource, type GuestFiles } from './archive.js';
 import { freshState, readState, statePath, writeState, type GuestState, type VzdumpRunState } from './state.js';
 
 export const JOB_PHASES = ['job-init', 'job-start', 'job-end', 'job-abort'] as const;
@@ -77,26 +79,37 @@ export function vzdumpEnv(env: NodeJS.ProcessEnv): VzdumpEnv {
 
 type LoadedVzdump = LoadedSource & { options: LoadedSource['options'] & VzdumpOptions };
 
-function vzdumpSources(job: Job): LoadedVzdump[] {
+export function vzdumpSources(job: Job): LoadedVzdump[] {
   return job.sources.filter((s) => s.plugin.type === VZDUMP_SOURCE_TYPE) as LoadedVzdump[];
+}
+
+export function noVzdumpSource(job: Job): string {
+  return `the job ${job.info.path} has no source of type "vzdump": add one with its passphrase or recipients (see examples/proxmox-vzdump.json)`;
 }
 
 /** The vzdump source that stores this guest, or undefined when its vmids filter leaves it out. */
 function sourceFor(job: Job, vmid: number): LoadedVzdump | undefined {
   const all = vzdumpSources(job);
-  if (all.length === 0) throw new Error(`the job ${job.info.path} has no source of type "vzdump": add one with its passphrase or recipients`);
+  if (all.length === 0) throw new Error(noVzdumpSource(job));
   return all.find((s) => takesGuest(s.options, vmid));
 }
 
-/** The vzdump source as the source of one guest: same keys, id `vzdump-{VMID}`, the archive as its only artifact. */
-function guestSource(vz: LoadedVzdump, guest: GuestState, target: string | undefined): LoadedSource {
+/** The vzdump source as the source of one guest: same keys, id `vzdump-{VMID}`, the guest's files as its artifacts. */
+function guestSource(vz: LoadedVzdump, guest: GuestState, files: GuestFiles): LoadedSource {
   const id = guestSourceId(guest.vmid);
   const name = `${guest.hostname ?? 'guest'} (${guest.vmtype ?? 'guest'} ${guest.vmid})`;
   return {
     path: vz.path,
-    plugin: { ...vz.plugin, create: () => archiveSource(id, target ?? '') },
+    plugin: { ...vz.plugin, create: () => guestFilesSource(id, files) },
     options: { ...vz.options, id, name },
   };
+}
+
+/** `{archive}.notes`, which vzdump writes beside the archive when the job has a notes template. */
+async function notesOf(target: string): Promise<string | undefined> {
+  const notes = `${target}.notes`;
+  const info = await stat(notes).catch(() => undefined);
+  return info?.isFile() ? notes : undefined;
 }
 
 export class VzdumpHook {
@@ -180,11 +193,14 @@ export class VzdumpHook {
   }
 
   private async startJob(): Promise<void> {
+    const job = this.loadJob();
+    // A job without a vzdump source stores nothing: say so in the task log from the start.
+    if (vzdumpSources(job).length === 0) throw new Error(noVzdumpSource(job));
     const existing = await readState(this.stateFile);
     // job-init and job-start both come before any guest: job-start keeps job-init's record.
     if (this.call.phase === 'job-start' && existing && !existing.reported && Object.keys(existing.guests).length === 0) return;
     const state = freshState(this.call.env);
-    this.ctx.logger.info(`vzdump job started (run ${state.run_id}); storing guests of ${this.loadJob().info.path}`);
+    this.ctx.logger.info(`vzdump job started (run ${state.run_id}); storing guests of ${job.info.path}`);
     await this.save(state);
   }
 
@@ -205,9 +221,11 @@ export class VzdumpHook {
     const guest = this.guestOf(state);
     // A retried guest starts over.
     state.guests[String(guest.vmid)] = { vmid: guest.vmid, vmtype: guest.vmtype, hostname: guest.hostname, mode: guest.mode, started_at: new Date().toISOString() };
+    if (!sourceFor(this.loadJob(), guest.vmid)) this.ctx.logger.info(`guest ${guest.vmid} is not in the vmids of any vzdump source: it will not be stored`);
     await this.save(state);
   }
 
+  /** The archive is complete: check it is there; it is stored at log-end, with the log and the notes. */
   private async backupEnd(): Promise<number> {
     const state = await this.state();
     const guest = this.guestOf(state);
@@ -222,15 +240,17 @@ export class VzdumpHook {
       await this.save(state);
       return 1;
     }
-    if (guest.vmtype === 'lxc' && guest.mode === 'stop') {
-      guest.deferred_target = target;
-      this.ctx.logger.info(`container ${guest.vmid} is still stopped: its archive is stored at log-end, after vzdump restarted it`);
+    const info = await stat(target).catch((error: NodeJS.ErrnoException) => error);
+    if (info instanceof Error || !info.isFile()) {
+      const why = info instanceof Error ? (info.code ?? info.message) : 'not a file';
+      guest.report = this.failedGuest(guest, vz, `cannot read the archive ${target} (${why})`);
       await this.save(state);
-      return 0;
+      return 1;
     }
-    guest.report = await this.storeArchive(vz, guest, target);
+    guest.deferred_target = target;
+    this.ctx.logger.info(`guest ${guest.vmid}: archive ${target} (${info.size} bytes) is stored at log-end, with its log`);
     await this.save(state);
-    return guest.report.status === 'failure' ? 1 : 0;
+    return 0;
   }
 
   private async backupAbort(): Promise<void> {
@@ -243,28 +263,32 @@ export class VzdumpHook {
     await this.save(state);
   }
 
+  /** Stores the guest's archive, log and notes as one run (the pipeline's claim, store, manifest, retention). */
   private async logEnd(): Promise<void> {
     const state = await this.state();
     const guest = this.guestOf(state);
     const vz = sourceFor(this.loadJob(), guest.vmid);
-    if (!vz) return;
-    if (guest.deferred_target && !guest.report) {
-      guest.report = await this.storeArchive(vz, guest, guest.deferred_target);
-      guest.deferred_target = undefined;
-      await this.save(state);
-    }
+    if (!vz || !guest.deferred_target || guest.report) return;
+    const target = guest.deferred_target;
     const logfile = this.call.env.LOGFILE;
-    if (guest.report && guest.report.status !== 'failure' && logfile && !guest.log_stored) {
-      const warning = await this.storeLog(vz, guest, guest.report, logfile);
-      if (warning) {
-        guest.report.warnings.push(warning);
-        if (guest.report.status === 'success') guest.report.status = 'warning';
-      } else guest.log_stored = true;
+    const warnings: string[] = [];
+    let log: string | undefined;
+    if (!logfile) warnings.push('vzdump gave no log file (LOGFILE): the archive is stored without its log');
+    else if (!(await stat(logfile).then((i) => i.isFile()).catch(() => false))) warnings.push(`cannot read the log ${logfile}: the archive is stored without it`);
+    else log = logfile;
+    for (const w of warnings) this.ctx.logger.warn(`guest ${guest.vmid}: ${w}`);
+    const report = await this.storeGuest(vz, guest, { target, logfile: log, notes: await notesOf(target) });
+    if (warnings.length && report.status !== 'failure') {
+      report.warnings.push(...warnings);
+      if (report.status === 'success') report.status = 'warning';
     }
+    guest.report = report;
+    guest.deferred_target = undefined;
+    guest.log_stored = log !== undefined && report.status !== 'failure';
     await this.save(state);
   }
 
-  private async storeArchive(vz: LoadedVzdump, guest: GuestState, target: string): Promise<SourceReport> {
+  private async storeGuest(vz: LoadedVzdump, guest: GuestState, files: GuestFiles): Promise<SourceReport> {
     const job = this.loadJob();
     const { logger, signal } = this.ctx;
     const createCtx = { job: job.info, logger };
@@ -274,7 +298,7 @@ export class VzdumpHook {
       const run = newRunReport(job, new Date(guest.started_at), false);
       // Per-guest events go out together at job-end; nobody is told from here.
       const quiet = await NotificationDispatcher.create([], createCtx);
-      const report = await runSource(job, guestSource(vz, guest, target), destinations, {
+      const report = await runSource(job, guestSource(vz, guest, files), destinations, {
         logger,
         signal,
         report: run,
@@ -283,57 +307,6 @@ export class VzdumpHook {
       });
       logger.info(`guest ${guest.vmid}: ${report.status}${report.error ? ` (${report.error})` : ''}`);
       return report;
-    } finally {
-      await closeAll(destinations);
-    }
-  }
-
-  /** Stores the log in the guest's run folder and adds it to the manifest; returns a warning on failure. */
-  private async storeLog(vz: LoadedVzdump, guest: GuestState, report: SourceReport, logfile: string): Promise<string | undefined> {
-    const job = this.loadJob();
-    const { logger, signal } = this.ctx;
-    const loaded = guestSource(vz, guest, undefined);
-    const id = loaded.options.id;
-    const started = new Date(guest.started_at);
-    const destinations = await createDestinations(job, { job: job.info, logger });
-    try {
-      const targets = destinations.filter((d) => d.destination && report.destinations.some((r) => r.id === d.loaded.options.id && r.status === 'success' && r.keys.length > 0));
-      // The archive's run took a slot on each destination (a later slot if the first was taken): the log goes beside it.
-      const slotOn = (d: ReadyDestination) => parseRunKey(report.destinations.find((r) => r.id === d.loaded.options.id)?.runKey ?? '') ?? { time: d.layout.slotTime(started), seq: 1 };
-      if (targets.length === 0) return undefined;
-      const encryption = await resolveEncryption(loaded, logger);
-      const artifact = await fileArtifact(id, `${id}.log`, logfile, false);
-      const stored = await storeArtifact(
-        artifact,
-        { sourceId: id, compression: loaded.options.compression ?? 'zstd', compressionLevel: loaded.options.compression_level, encryption, signal },
-        (file) => targets.map((d) => ({ id: d.loaded.options.id, destination: d.destination!, key: d.layout.objectKey(id, slotOn(d), file) })),
-      );
-      if (stored.error !== undefined) return `log ${logfile} not stored: ${describeError(stored.error)}`;
-      const problems: string[] = [];
-      for (const branch of stored.branches) {
-        const d = targets.find((t) => t.loaded.options.id === branch.id)!;
-        if (!branch.ok) {
-          problems.push(`${branch.id}: ${describeError(branch.error)}`);
-          continue;
-        }
-        try {
-          // The manifest lists every file of the run: add the log and store it again (atomically).
-          const manifestKey = d.layout.manifestKey(id, slotOn(d));
-          const manifest = await readManifest(d.destination!, manifestKey);
-          manifest.files = [...manifest.files.filter((f) => f.file !== stored.file), { file: stored.file, name: stored.name, size: stored.bytes, sha256: stored.sha256, raw_size: stored.rawBytes }];
-          await storeManifest(d.destination!, manifestKey, manifest, signal);
-          const r = report.destinations.find((x) => x.id === branch.id)!;
-          r.keys.push(d.layout.objectKey(id, slotOn(d), stored.file));
-          r.storedBytes += branch.size;
-        } catch (error) {
-          problems.push(`${branch.id}: manifest not updated: ${describeError(error)}`);
-        }
-      }
-      report.artifacts.push({ name: stored.name, file: stored.file, rawBytes: stored.rawBytes, storedBytes: stored.bytes, sha256: stored.sha256 });
-      logger.info(`guest ${guest.vmid}: log stored as ${stored.file}`);
-      return problems.length ? `log ${logfile}: ${problems.join('; ')}` : undefined;
-    } catch (error) {
-      return `log ${logfile} not stored: ${describeError(error)}`;
     } finally {
       await closeAll(destinations);
     }

@@ -23,7 +23,7 @@ export interface GuestState {
   mode?: string;
   /** backup-start: the guest's run time, its folder on the destinations. */
   started_at: string;
-  /** The archive, when its upload waits for log-end (a stopped container is restarted first). */
+  /** backup-end: the archive, stored at log-end with the log (the log is complete then, and a stopped guest runs again). */
   deferred_target?: string;
   /** The stored guest, once backup-end (or log-end) stored it or failed. */
   report?: SourceReport;
