@@ -148,11 +148,12 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command('vzdump-hook')
     .description('Proxmox VE vzdump hook: encrypt and store each guest archive and its log, notify at job-end (see src/vzdump/README.md)')
     .argument('<job>', 'job file with a source of type "vzdump"')
-    .argument('<phase>', 'vzdump phase: job-init, job-start, backup-start, pre-stop, pre-restart, post-restart, backup-end, backup-abort, log-end, job-end, job-abort')
+    .argument('[phase]', 'vzdump phase: job-init, job-start, backup-start, pre-stop, pre-restart, post-restart, backup-end, backup-abort, log-end, job-end, job-abort')
     .argument('[mode]', 'guest phases: the backup mode (stop, suspend, snapshot)')
     .argument('[vmid]', 'guest phases: the guest id')
+    .option('--check', 'test the job as the hook will use it (loads, has a vzdump source, keys, destinations reachable, state folder); exit 1 or 2 when not')
     .option('-d, --debug', 'log everything (debug level)')
-    .action(async (job: string, phase: string, mode: string | undefined, vmid: string | undefined, opts: { debug?: boolean }) =>
+    .action(async (job: string, phase: string | undefined, mode: string | undefined, vmid: string | undefined, opts: { debug?: boolean; check?: boolean }) =>
       setCode(await commandVzdumpHook(job, phase, mode, vmid, opts)),
     );
   return program;
