@@ -24,6 +24,11 @@ export const EncryptionBlock = z
 /** Root keys. `sources`, `destinations` and `notifications` items are validated per plugin type. */
 export const JobRootShape = {
   hostname: z.string().min(1).optional().describe("Host name used in key templates and reports (default: this machine's)."),
+  env_file: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File of KEY=VALUE lines (relative to the job file; chmod 600) whose values ${VAR} takes before the environment: settings for a job started without one (vzdump hooks, cron).'),
   tmpdir: z.string().min(1).optional().describe('Temporary area for credentials files and spools (default /var/tmp).'),
   modules: z
     .array(z.string())

@@ -18,7 +18,7 @@ import { JobRoot, JobRootShape, type Job, type LoadedDestination, type LoadedNot
 import { parseJsonc } from './jsonc.js';
 import { applyCompressOnly, checkModules, inferNotificationType } from './legacy.js';
 import { allTypeNames, describeValue, findPlugin, parseWithPolicy, pluginSchema, type UnknownKeyPolicy } from './validate.js';
-import { jobBaseDir, resolveJobTree } from './resolve.js';
+import { jobBaseDir, readEnvFile, resolveJobTree } from './resolve.js';
 import { didYouMean } from './nearest.js';
 import { checkRecipients, checkStateDir, checkTmpdir } from './paths.js';
 import { checkKeyTemplate } from './key-template.js';
@@ -88,13 +88,18 @@ export function loadJobFile(path: string, options: LoadOptions = {}): Job {
 }
 
 export function loadJobText(text: string, options: LoadOptions, jobPath: string): Job {
-  const env = options.env ?? process.env;
   const redactor = options.redactor ?? globalRedactor;
   const label = options.label ?? jobPath;
   const raw = parseJsonc(text, label);
   const baseDir = jobPath === '<embedded>' ? process.cwd() : jobBaseDir(jobPath);
-  const { tree, problems } = resolveJobTree(raw, { env, baseDir, secretKeys: SECRET_KEYS, pluginSecrets, redactor });
   const warnings: string[] = [];
+  const envProblems: ConfigProblem[] = [];
+  // `env_file` values first, the process environment for the rest (see readEnvFile).
+  const fileEnv = readEnvFile(raw, baseDir, envProblems, warnings);
+  const env = { ...(options.env ?? process.env), ...fileEnv };
+  const resolved = resolveJobTree(raw, { env, baseDir, secretKeys: SECRET_KEYS, pluginSecrets, redactor });
+  const { tree } = resolved;
+  const problems = [...envProblems, ...resolved.problems];
   const policy: UnknownKeyPolicy = { strict: options.strict, warnings };
 
   const rootResult = parseWithPolicy(JobRoot, tree, [], policy);

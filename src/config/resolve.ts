@@ -3,7 +3,7 @@
  * `${ENV_VAR}` in any string, and `<secret>_file` twins (`passphrase_file`, `dbpass_file`...)
  * read from disk. Every secret value found is registered with the redactor.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, resolve as resolvePath, dirname } from 'node:path';
 import type { ConfigProblem } from '../errors.js';
 import { Redactor } from '../secrets.js';
@@ -134,6 +134,48 @@ function walk(
     if (typeof name === 'string') for (const secret of secrets) options.redactor.addLogin(name, secret);
   }
   return out;
+}
+
+/**
+ * The job's `env_file`: `KEY=VALUE` lines (blank lines and `#` comments skipped, `export `
+ * allowed, one pair of surrounding quotes removed) for `${VAR}` in the job file. Its values
+ * come first and the process environment fills in the names it does not set: a hook started
+ * with an empty environment (vzdump) needs nothing else, and variables the caller happens to
+ * set (vzdump's HOSTNAME is a guest's name) never override the job's own settings.
+ */
+export function readEnvFile(tree: unknown, baseDir: string, problems: ConfigProblem[], warnings: string[]): Record<string, string> | undefined {
+  if (!tree || typeof tree !== 'object' || Array.isArray(tree)) return undefined;
+  const file = (tree as Record<string, unknown>).env_file;
+  if (file === undefined) return undefined;
+  if (typeof file !== 'string' || file === '') {
+    problems.push({ path: 'env_file', message: 'expected the path of a file of KEY=VALUE lines' });
+    return undefined;
+  }
+  const full = isAbsolute(file) ? file : resolvePath(baseDir, file);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+    const mode = statSync(full).mode & 0o777;
+    if (mode & 0o077) warnings.push(`env_file: ${full} can be read by other users (mode ${mode.toString(8).padStart(4, '0')}): chmod 600 ${full}`);
+  } catch (error) {
+    problems.push({ path: 'env_file', message: `cannot read ${full} (${(error as NodeJS.ErrnoException).code ?? String(error)})` });
+    return undefined;
+  }
+  const values: Record<string, string> = {};
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const m = /^(?:export\s+)?([^=\s]+)\s*=\s*(.*)$/.exec(line);
+    if (!m || !VARIABLE_NAME.test(m[1]!)) {
+      // The line may hold a secret: name its number only.
+      problems.push({ path: 'env_file', message: `${full} line ${index + 1}: expected KEY=VALUE (KEY of letters, digits and _)` });
+      return;
+    }
+    let value = m[2]!;
+    if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
+    values[m[1]!] = value;
+  });
+  return values;
 }
 
 /** Returns the resolved tree and the problems found (unset variables, unreadable files). */
