@@ -1,13 +1,16 @@
 /**
- * OpenPGP encryption and decryption with openpgp.js, producing messages GnuPG 2.2 reads:
- * binary (not armored), SEIPD v1 with AES-256, no AEAD. Passphrase (symmetric, like
- * `gpg --symmetric`) or recipients' public keys.
+ * OpenPGP encryption and decryption, producing messages GnuPG 2.2 reads: binary (not armored),
+ * SEIPD v1 with AES-256, no AEAD. Passphrase (symmetric, like `gpg --symmetric`) or
+ * recipients' public keys. openpgp.js writes and reads the session-key packets and the keys;
+ * the data packet goes through Node's native crypto (openpgp-seipd.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type * as OpenPGP from 'openpgp';
 import { BackupError, ConfigError, PipelineError } from '../errors.js';
+import { sessionKeyPackets } from './openpgp-session.js';
+import { SeipdEncryptor } from './openpgp-seipd.js';
 import { notFoundMessage } from './process.js';
 
 export type Encryption =
@@ -21,11 +24,6 @@ const SEIPD_V2_FEATURE = 0x08;
 
 /** openpgp.js and execa load on first use: `backup --help` and validation start faster without them. */
 const loadOpenpgp = () => import('openpgp');
-
-async function encryptConfig(): Promise<Partial<OpenPGP.Config>> {
-  const { enums } = await loadOpenpgp();
-  return { aeadProtect: false, preferredSymmetricAlgorithm: enums.symmetric.aes256, preferredCompressionAlgorithm: enums.compression.uncompressed };
-}
 
 export function describeEncryption(encryption: Encryption): string {
   if (encryption.kind === 'none') return 'none';
@@ -114,18 +112,39 @@ export async function loadRecipients(specs: readonly string[], path: string, war
   return { kind: 'recipients', keys, fingerprints: keys.map((k) => k.getFingerprint().toUpperCase()) };
 }
 
-/** Encrypts a stream; the output is a binary OpenPGP message. Errors of the input propagate. */
+/**
+ * Encrypts a stream in-process; the output is a binary OpenPGP message (session-key packets by
+ * openpgp.js, the data packet by native crypto: see openpgp-seipd.ts). Errors of the input
+ * propagate. encrypt-thread.ts does the same on a worker thread.
+ */
 export async function encryptStream(input: Readable, encryption: Encryption): Promise<Readable> {
   if (encryption.kind === 'none') return input;
-  const openpgp = await loadOpenpgp();
-  const message = await openpgp.createMessage({ binary: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>, format: 'binary' });
-  const encrypted = await openpgp.encrypt({
-    message,
-    format: 'binary',
-    config: await encryptConfig(),
-    ...(encryption.kind === 'passphrase' ? { passwords: [encryption.passphrase] } : { encryptionKeys: encryption.keys }),
+  const { sessionKey, packets } = await sessionKeyPackets(encryption);
+  const encryptor = new SeipdEncryptor(sessionKey);
+  const push = (stream: Transform, parts: Uint8Array[]) => {
+    for (const part of parts) stream.push(part);
+  };
+  const output = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        push(this, encryptor.update(chunk));
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    flush(callback) {
+      try {
+        push(this, encryptor.final());
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
   });
-  return Readable.fromWeb(encrypted as unknown as WebReadableStream<Uint8Array>);
+  output.push(packets);
+  input.once('error', (error) => output.destroy(error));
+  return input.pipe(output);
 }
 
 export type DecryptionKey = { passphrase?: string; privateKeys?: OpenPGP.PrivateKey[] };
