@@ -3,7 +3,7 @@
  * `backup [-v|-d] JOB` (the original's invocation) is the same as `backup run JOB`.
  */
 import { existsSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Argument, Command, CommanderError, Option } from 'commander';
 import { didYouMean } from '../config/nearest.js';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
 import { redact } from '../secrets.js';
@@ -22,9 +22,14 @@ const commandHistory: typeof import('./status.js').commandHistory = async (...a)
 const commandReport: typeof import('./status.js').commandReport = async (...a) => (await import('./status.js')).commandReport(...a);
 const commandPrune: typeof import('./prune.js').commandPrune = async (...a) => (await import('./prune.js')).commandPrune(...a);
 const commandVzdumpHook: typeof import('./vzdump.js').commandVzdumpHook = async (...a) => (await import('./vzdump.js')).commandVzdumpHook(...a);
+const commandCompletion = async (shell: string, program: Command) => (await import('./completion.js')).commandCompletion(shell, program);
+const commandComplete = async (...a: Parameters<typeof import('./completion.js').commandComplete>) => (await import('./completion.js')).commandComplete(...a);
+const commandInit = async (...a: Parameters<typeof import('./init.js').commandInit>) => (await import('./init.js')).commandInit(...a);
 import type { GlobalOptions } from './context.js';
 
 const KNOWN_COMMANDS = new Set(['run', 'validate', 'schema', 'list', 'files', 'restore', 'verify', 'prune', 'quickstart', 'help', 'status', 'history', 'report', 'vzdump-hook']);
+// Shell completion, job-file creation, and the hidden helper the completion scripts call.
+for (const command of ['completion', 'init', '__complete']) KNOWN_COMMANDS.add(command);
 
 const SINCE = ['--since <when>', 'only runs started since then: a duration back from now (36h, 7d) or a date (2026-03-01, 2026-03-01T02:00:00Z)'] as const;
 
@@ -156,7 +161,35 @@ function buildProgram(setCode: (code: number) => void): Command {
     .action(async (job: string, phase: string | undefined, mode: string | undefined, vmid: string | undefined, opts: { debug?: boolean; check?: boolean }) =>
       setCode(await commandVzdumpHook(job, phase, mode, vmid, opts)),
     );
+
+  program
+    .command('completion')
+    .description('print a shell completion script: bash, zsh or fish (see the README to enable it)')
+    .addArgument(new Argument('<shell>', 'the shell: bash, zsh or fish').choices(['bash', 'zsh', 'fish']))
+    .action(async (shell: string) => setCode(await commandCompletion(shell, program)));
+
+  program
+    .command('__complete', { hidden: true })
+    .description('helper of the completion scripts: `__complete ids JOB source|destination` prints the ids of a job file')
+    .argument('<what>')
+    .argument('[args...]')
+    .action(async (what: string, args: string[]) => setCode(await commandComplete(what, args)));
+
+  program
+    .command('init')
+    .description('write a commented job file (JSONC) from --source, --dest and --notify, with its secret files next to it')
+    .option('--source <spec>', 'folder:/etc (or /etc), ssh://user@host/path, mysql://user[:password]@host[:port]/db, pgsql://user[:password]@host[:port]/db; repeatable, [id=]spec names it', collect)
+    .option('--dest <spec>', 'local:/mnt/backup (or /mnt/backup), s3://bucket/prefix, b2://bucket/prefix, gs://bucket/prefix, minio://host:port/bucket/prefix, sftp://user@host[:port]/path; repeatable', collect)
+    .option('--notify <spec>', 'uptime-kuma:URL, healthchecks:URL, ntfy:URL, webhook:URL, slack:URL, discord:URL, telegram:CHAT_ID, email:ADDRESS, flagfile:PATH; repeatable', collect)
+    .option('--recipient <keyfile>', 'encrypt to this OpenPGP public key file instead of a generated passphrase; repeatable', collect)
+    .option('--out <file>', 'the job file to write (its name is the job\'s name in manifests and locks)', 'nightly.jsonc')
+    .option('--force', 'overwrite an existing job file (secret files that exist are kept, never overwritten)')
+    .action(async (opts) => setCode(await commandInit(opts)));
   return program;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** Options of the original's invocation (`backup [options] JOB`) that take a value. */
@@ -189,7 +222,7 @@ export function normaliseArgv(argv: readonly string[]): string[] {
 export function unknownCommandMessage(argv: readonly string[], exists: (path: string) => boolean = existsSync): string | undefined {
   const first = firstOperand(argv.slice(2));
   if (first === undefined || KNOWN_COMMANDS.has(first) || first.includes('/') || /\.jsonc?$/i.test(first) || exists(first)) return undefined;
-  const commands = [...KNOWN_COMMANDS].filter((c) => c !== 'help');
+  const commands = [...KNOWN_COMMANDS].filter((c) => c !== 'help' && !c.startsWith('_'));
   return `backup: "${first}" is neither a command (${commands.join(', ')}) nor a job file${didYouMean(first, commands)}`;
 }
 
