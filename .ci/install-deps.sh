@@ -8,6 +8,7 @@ packages=(
   samba smbclient
   prometheus-pushgateway prometheus
   mariadb-client postgresql-client
+  zsh fish
   chromium
 )
 missing=()
