@@ -8,6 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { BIN, runCli } from '../support/cli.js';
@@ -150,7 +151,7 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
       storedAt[phase] = (await filesUnder(store)).filter((f) => f.startsWith('vzdump-102/'));
     });
     expect(codes(second), said(second)).toEqual([0, 0, 0, 0, 0, 0]);
-    // The container is still stopped at backup-end: its upload waits until vzdump restarted it.
+    // Storing waits for log-end (the log is complete, a stopped container runs again): one run, one manifest.
     expect(storedAt['backup-end']).toEqual([]);
     expect(storedAt['post-restart']).toEqual([]);
     expect(storedAt['log-end']).toHaveLength(3);
@@ -280,26 +281,21 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
     expect(status.sources[0]!.name).toBe('web (qemu 101)');
   });
 
-  it('works through the README\'s wrapper script, which keeps the harmless phases at 0 even if node cannot start', async () => {
-    const readme = await readFile(new URL('../../src/vzdump/README.md', import.meta.url), 'utf8');
-    const script = /```sh\n(#!\/bin\/sh\n[\s\S]*?)```/.exec(readme)![1]!;
-    const wrapper = (node: string, jobFile: string) =>
-      script.replace('/usr/bin/node', node).replace('/usr/local/lib/node_modules/backup-runner/bin/backup.js', BIN).replace('/etc/backup-runner/pve.json', jobFile);
-    const good = join(tmp.path, 'vzdump-backup-runner');
-    const broken = join(tmp.path, 'vzdump-backup-runner-broken');
-    await writeFile(good, wrapper(process.execPath, job), { mode: 0o755 });
-    await writeFile(broken, wrapper('/nonexistent/node', job), { mode: 0o755 });
-    const call = (file: string, args: string[]) =>
+  it('works through the shipped wrapper script, which keeps the harmless phases at 0 even if the command cannot start', async () => {
+    const wrapper = fileURLToPath(new URL('../../deploy/proxmox/vzdump-backup-runner', import.meta.url));
+    const call = (cli: string, args: string[]) =>
       new Promise<number | null>((resolve, reject) => {
-        const child = spawn(file, args, { env: { STOREID: 'backup-nfs', DUMPDIR: dumpdir, VMTYPE: 'qemu', HOSTNAME: 'web' }, stdio: 'ignore' });
+        const child = spawn(wrapper, args, { env: { BACKUP_RUNNER_JOB: job, BACKUP_RUNNER_CLI: cli, STOREID: 'backup-nfs', DUMPDIR: dumpdir, VMTYPE: 'qemu', HOSTNAME: 'web' }, stdio: 'ignore' });
         child.on('error', reject);
         child.on('close', resolve);
       });
-    expect(await call(good, ['job-start'])).toBe(0);
+    const broken = join(tmp.path, 'no-such-backup');
+    expect(await call(BIN, ['job-start'])).toBe(0);
     expect(await call(broken, ['job-start'])).toBe(0);
     expect(await call(broken, ['pre-restart', 'stop', '101'])).toBe(0);
     expect(await call(broken, ['post-restart', 'stop', '101'])).toBe(0);
     expect(await call(broken, ['backup-end', 'stop', '101'])).not.toBe(0);
+    expect(await call(broken, ['--check'])).not.toBe(0);
   });
 
   it('never fails the phases that could harm a guest or abort the job, even with an unreadable job file', async () => {
