@@ -60,7 +60,7 @@ export function decodeTarName(text: string): string {
 
 // -rw-r--r-- 0/0     13 2026-11-29 03:24:27 ./data/hello.txt
 // crw-rw-rw- 0/0    1,3 2026-11-29 03:24:27 ./dev/null
-const LINE = /^(\S)(\S{9})\s+(\S+)\s+(\d+|\d+,\s*\d+)\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d(?::\d\d)?)(?:\.\d+)? (.*)$/;
+const LINE = /^(\S)(\S{9})\s+(\S+)\s+(\d+|\d+,\s*\d+)\s+(\d{4}-\d\d-\d\d) (\d\d:\d\d(?::\d\d)?)(?:\.\d+)? +(.*)$/;
 
 /** One line of the verbose listing; undefined for lines that are not members (tar's notes). */
 export function parseTarLine(line: string): TarMember | undefined {
