@@ -38,7 +38,7 @@ td.err { color: #a12d29; max-width: 420px; overflow-wrap: anywhere; }
 .badge.NO-HISTORY, .badge.other, .badge.skipped { background: #8a949c; }
 .reason { color: var(--muted); margin: 4px 0 0; }
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 4px 24px; }
-svg.chart { display: block; width: 100%; max-width: 720px; height: auto; }
+svg.chart { display: block; width: 100%; max-width: 560px; height: auto; }
 svg .axis { stroke: #9aa4ad; stroke-width: 1; }
 svg .grid { stroke: #eceff2; stroke-width: 1; }
 svg .limit { stroke: #1d2329; stroke-width: 2; stroke-dasharray: 4 2; }
@@ -144,6 +144,7 @@ function sourceSection(source: ReportSource, index: number, domain: TimeDomain):
           label: `${s.id}: stored and raw size per run`,
           domain,
           format: formatBytes,
+          binary: true,
           series: [
             { name: 'raw', color: '#8a6fd1', points: raw, dashed: true },
             { name: 'stored', color: '#2f6fb5', points: stored },
@@ -170,7 +171,7 @@ function sourceSection(source: ReportSource, index: number, domain: TimeDomain):
   parts.push(
     chartOrEmpty(
       throughput.length,
-      () => lineChart({ id: `${key}-throughput`, label: `${s.id}: throughput per run`, domain, format: rate, series: [{ name: 'throughput', color: '#2a9d8f', points: throughput }] }),
+      () => lineChart({ id: `${key}-throughput`, label: `${s.id}: throughput per run`, domain, format: rate, binary: true, series: [{ name: 'throughput', color: '#2a9d8f', points: throughput }] }),
       'no throughput measured in this window',
     ),
   );

@@ -73,8 +73,12 @@ function timeAxis(domain: TimeDomain, top: number, bottom: number, left = MARGIN
 }
 
 /** 1, 2, 2.5, 5 times a power of ten at or above v. */
-function niceCeil(v: number): number {
+function niceCeil(v: number, binary = false): number {
   if (!(v > 0)) return 1;
+  if (binary && v >= 1024) {
+    const unit = 1024 ** Math.floor(Math.log(v) / Math.log(1024));
+    return niceCeil(v / unit) * unit;
+  }
   const p = 10 ** Math.floor(Math.log10(v));
   return ([1, 2, 2.5, 5, 10].find((m) => m * p >= v) ?? 10) * p;
 }
@@ -99,11 +103,20 @@ function legend(items: readonly { name: string; color: string; shape?: 'dot' | '
 }
 
 /** A line chart over time: one dot per point (the marks), a line through each series. */
-export function lineChart(options: { id: string; label: string; domain: TimeDomain; series: readonly Series[]; format: (v: number) => string; height?: number }): string {
+export function lineChart(options: {
+  id: string;
+  label: string;
+  domain: TimeDomain;
+  series: readonly Series[];
+  format: (v: number) => string;
+  /** Bytes: the axis ends at a round number of KiB, MiB, GiB. */
+  binary?: boolean;
+  height?: number;
+}): string {
   const height = options.height ?? 170;
   const top = MARGIN.top;
   const bottom = height - MARGIN.bottom;
-  const max = niceCeil(Math.max(0, ...options.series.flatMap((s) => s.points.map((p) => p.v))) * 1.05);
+  const max = niceCeil(Math.max(0, ...options.series.flatMap((s) => s.points.map((p) => p.v))) * 1.05, options.binary);
   const y = (v: number) => bottom - (v / max) * (bottom - top);
   const marks = options.series.reduce((n, s) => n + s.points.length, 0);
   const parts = [svgOpen(options.id, height, options.label, marks), timeAxis(options.domain, top, bottom)];
