@@ -42,7 +42,12 @@ interface SecretFile {
 
 export const PLACEHOLDER = 'REPLACE-ME';
 
-export const SOURCE_FORMS = ['folder:PATH (or an absolute PATH)', 'ssh://[user@]host[:port]/path', 'mysql://user[:password]@host[:port]/db', 'pgsql://user[:password]@host[:port]/db'];
+export const SOURCE_FORMS = [
+  'folder:PATH (or an absolute PATH)',
+  'ssh://[user@]host[:port]/path',
+  'mysql://user@host[:port]/db[,db2]',
+  'pgsql://user@host[:port]/db[,db2] (a password as user:password@host goes into its secret file)',
+];
 export const DEST_FORMS = [
   'local:PATH (or an absolute PATH)',
   's3://bucket[/prefix][?region=R&endpoint=URL]',
@@ -173,7 +178,7 @@ function sourceItem(builder: JobBuilder, raw: string): Item {
       .split(/[,/]/)
       .filter((d) => d !== '');
     const type = isMysql ? 'mysql' : 'pgsql';
-    if (!url.hostname || databases.length === 0) throw usage('--source', raw, `expected ${type}://user[:password]@host[:port]/database (several: db1,db2)`);
+    if (!url.hostname || databases.length === 0) throw usage('--source', raw, `expected ${type}://user@host[:port]/database (several: db1,db2; a password as user:password@host)`);
     const id = builder.id('source', wantedId ?? (databases[0] === '*' ? type : databases[0]!));
     const user = url.username ? decode(url.username) : undefined;
     const password = url.password ? decode(url.password) : undefined;
