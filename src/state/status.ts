@@ -5,7 +5,6 @@
  */
 import type { Job } from '../config/job.js';
 import type { RunReport, RunStatus, SourceReport } from '../report.js';
-import { VZDUMP_SOURCE_TYPE, guestSourceId, guestVmid, takesGuest, type VzdumpOptions } from '../sources/vzdump/schema.js';
 import type { HistoryRecord, HistorySource } from './history.js';
 
 /** Successful runs the size trend compares the newest one with. */
@@ -98,35 +97,31 @@ function summary(s: HistorySource): SourceRunSummary {
 }
 
 /**
- * The sources `status` reports: the job's own, and for a vzdump source its guests: those in
- * its `vmids` and those the history knows. A vzdump source that has stored no guest yet and
- * lists no vmids is reported under its own id, so a hook that never ran is still seen.
+ * The sources `status` reports: the job's own, and for a source keyed per id (vzdump) the ids
+ * it owns (`storedIds`: its guests in `vmids` and those the history knows).
  */
 export function rowsOf(job: Job, records: readonly HistoryRecord[]): StatusRow[] {
   const rootMaxAge = job.root.max_age;
   const rows: StatusRow[] = [];
-  const vzdump: (StatusRow & { options: VzdumpOptions })[] = [];
+  const keyed: { row: StatusRow; source: Job['sources'][number] }[] = [];
   for (const s of job.sources) {
     const row = { id: s.options.id, name: s.options.name, type: s.plugin.type, maxAge: s.options.max_age ?? rootMaxAge };
-    if (s.plugin.type === VZDUMP_SOURCE_TYPE) vzdump.push({ ...row, options: s.options as unknown as VzdumpOptions });
+    if (s.plugin.storedIds) keyed.push({ row, source: s });
     else rows.push(row);
   }
-  const guests = new Map<string, StatusRow>();
-  const addGuest = (vmid: number, name?: string) => {
-    const id = guestSourceId(vmid);
-    const owner = vzdump.find((v) => takesGuest(v.options, vmid));
-    if (owner && !guests.has(id)) guests.set(id, { id, name, type: VZDUMP_SOURCE_TYPE, maxAge: owner.maxAge });
-  };
-  for (const record of records) {
-    for (const s of record.sources) {
-      const vmid = guestVmid(s.id);
-      if (vmid !== undefined) addGuest(vmid);
-    }
+  // A source keyed per id (vzdump guests) shows each id it owns: those it lists and those the history knows.
+  const historyIds = [...new Set(records.flatMap((r) => r.sources.map((s) => s.id)))];
+  const taken = new Set<string>();
+  for (const { row, source } of keyed) {
+    const ids = source.plugin.storedIds!;
+    const own = [...new Set([...historyIds.filter((id) => ids.owns(source.options, id)), ...ids.listed(source.options)])].filter((id) => !taken.has(id));
+    own.sort(ids.compare ?? ((x, y) => x.localeCompare(y)));
+    for (const id of own) taken.add(id);
+    // One that has stored nothing yet and lists no ids is reported under its own id, so a hook that never ran is still seen.
+    if (own.length === 0) rows.push(row);
+    else rows.push(...own.map((id) => ({ id, type: row.type, maxAge: row.maxAge })));
   }
-  for (const v of vzdump) for (const vmid of v.options.vmids ?? []) addGuest(vmid);
-  const sortedGuests = [...guests.values()].sort((a, b) => guestVmid(a.id)! - guestVmid(b.id)!);
-  const silent = vzdump.filter((v) => !sortedGuests.some((g) => takesGuest(v.options, guestVmid(g.id)!)));
-  return [...rows, ...sortedGuests, ...silent.map(({ options: _options, ...row }) => row)];
+  return rows;
 }
 
 /**
