@@ -9,6 +9,7 @@ import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type * as OpenPGP from 'openpgp';
 import { BackupError, ConfigError, PipelineError } from '../errors.js';
+import { decryptNative } from './openpgp-read.js';
 import { sessionKeyPackets } from './openpgp-session.js';
 import { SeipdEncryptor } from './openpgp-seipd.js';
 import { notFoundMessage } from './process.js';
@@ -156,25 +157,31 @@ export async function readPrivateKeys(armored: string, passphrase?: string): Pro
 }
 
 /**
- * Decrypts a stream. Streaming decryption hands out bytes before the integrity check at the
- * end (`allowUnauthenticatedStream`): callers write to a temporary name and keep the result
- * only when the returned stream ended without error.
+ * Decrypts a stream: natively when it is what this tool writes (SEIPD v1, AES, a literal
+ * packet: openpgp-read.ts), with openpgp.js otherwise (gpg's compressed packets, older
+ * formats). Streaming decryption hands out bytes before the integrity check at the end:
+ * callers write to a temporary name and keep the result only when the returned stream ended
+ * without error.
  */
 export async function decryptStream(input: Readable, key: DecryptionKey, plugin: string): Promise<Readable> {
-  const openpgp = await loadOpenpgp();
   try {
-    const message = await openpgp.readMessage({ binaryMessage: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array> });
-    const { data } = await openpgp.decrypt({
-      message,
-      format: 'binary',
-      passwords: key.passphrase ? [key.passphrase] : undefined,
-      decryptionKeys: key.privateKeys,
-      config: { allowUnauthenticatedStream: true },
-    });
-    return Readable.fromWeb(data as unknown as WebReadableStream<Uint8Array>);
+    return await decryptNative(input, { passphrase: key.passphrase, privateKeys: key.privateKeys }, (replayed) => decryptWithOpenpgp(replayed, key));
   } catch (error) {
     throw new PipelineError(`decryption failed: ${explainDecryptionFailure((error as Error).message)}`, { plugin, cause: error });
   }
+}
+
+async function decryptWithOpenpgp(input: Readable, key: DecryptionKey): Promise<Readable> {
+  const openpgp = await loadOpenpgp();
+  const message = await openpgp.readMessage({ binaryMessage: Readable.toWeb(input) as unknown as ReadableStream<Uint8Array> });
+  const { data } = await openpgp.decrypt({
+    message,
+    format: 'binary',
+    passwords: key.passphrase ? [key.passphrase] : undefined,
+    decryptionKeys: key.privateKeys,
+    config: { allowUnauthenticatedStream: true },
+  });
+  return Readable.fromWeb(data as unknown as WebReadableStream<Uint8Array>);
 }
 
 /**
