@@ -56,8 +56,8 @@ execFileSync(process.execPath, ['--experimental-sea-config', 'sea-config.json'],
 step('injecting it into a copy of node');
 copyFileSync(process.execPath, EXECUTABLE);
 chmodSync(EXECUTABLE, 0o755);
-// Node's debug info is most of the file and nothing needs it; strip before injecting (after would drop the blob).
-if (spawnSync('strip', ['--strip-debug', EXECUTABLE], { stdio: 'inherit' }).status !== 0) console.warn('release: strip failed; the executable keeps its debug info');
+// Node's symbol tables and debug info: 12 MB nothing needs (add-ons use the dynamic symbols, which stay). Strip before injecting: after would drop the blob.
+if (spawnSync('strip', ['--strip-all', EXECUTABLE], { stdio: 'inherit' }).status !== 0) console.warn('release: strip failed; the executable keeps its debug info');
 await inject(EXECUTABLE, 'NODE_SEA_BLOB', readFileSync(join(BUILD, 'sea-prep.blob')), { sentinelFuse: SEA_FUSE });
 const version = execFileSync(EXECUTABLE, ['--version'], { env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' }).trim();
 step(`built ${relative(ROOT, EXECUTABLE)} ${version}, ${(statSync(EXECUTABLE).size / 1e6).toFixed(1)} MB`);
