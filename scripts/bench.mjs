@@ -1,135 +1,365 @@
 #!/usr/bin/env node
 /**
- * npm run bench: backs up a generated folder (~1 GiB by default, mixed text and binary) to a
- * local destination with passphrase encryption, and runs the equivalent shell pipeline
- * `tar cf - DIR | zstd -1 -T0 | gpg --symmetric` on the same data in the same run. Prints both
- * throughputs, their ratio, the runner's peak RSS and the largest file seen in its tmpdir.
+ * npm run bench: the runner against the equivalent shell pipeline on the same data, in one
+ * invocation, runs interleaved (shell, runner, shell, runner, ...) and medians reported:
  *
- * BENCH_SIZE_MB=1024 (default) sets the data size; BENCH_DIR the work folder.
+ * - backup, two data shapes × zstd levels 1 and 3: `tar cf - DIR | zstd -q -L -T0 |
+ *   gpg --symmetric --cipher-algo AES256 --compress-algo none` against `backup run` with a
+ *   passphrase and one local destination (fsync off on both sides). Wall time, CPU (user+sys
+ *   of the whole process tree, from the shell's `times`), the runner's peak RSS.
+ * - fan-out: the same backup to three local destinations against one.
+ * - restore: `gpg -d | zstd -dq | tar x` against `backup restore --extract` of the same stored
+ *   file (every check on: size, sha256, OpenPGP MDC, zstd, tar).
+ * - memory: the runner's peak RSS on BENCH_SMALL_MB and BENCH_BIG_MB of incompressible data.
+ * - `backup --help` start-up time.
+ *
+ * Prints one table (Markdown) with every figure and whether each goal of issue 14 holds.
+ * Environment: BENCH_SIZE_MB (512) per shape, BENCH_RUNS (3), BENCH_LEVELS ("1,3"),
+ * BENCH_SMALL_MB (1024) and BENCH_BIG_MB (8192; 0 skips the memory rows), BENCH_DIR (work
+ * folder, removed at the end), BENCH_BIN (the backup executable; default ../bin/backup.js).
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 1024);
+const SIZE_MB = Number(process.env.BENCH_SIZE_MB ?? 512);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const LEVELS = (process.env.BENCH_LEVELS ?? '1,3').split(',').map(Number);
+const SMALL_MB = Number(process.env.BENCH_SMALL_MB ?? 1024);
+const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 8192);
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'backup-runner-bench');
-const BIN = fileURLToPath(new URL('../bin/backup.js', import.meta.url));
+const BIN = process.env.BENCH_BIN ?? fileURLToPath(new URL('../bin/backup.js', import.meta.url));
 const PASSPHRASE = randomBytes(16).toString('hex');
-const FILE_MB = 8;
+const MiB = 1048576;
 
-function generate(dir) {
+const GOALS = { ratio: 0.95, cpu: 1.15, rssMiB: 150, rssFlatMiB: 16, fanout: 1.1, restore: 0.95, helpMs: 300 };
+
+// ---------------------------------------------------------------- data
+
+/** A fast deterministic PRNG (xorshift32): text generation must not take longer than the runs. */
+function prng(seed) {
+  let x = seed | 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+/** A pool of lines of one kind, about `bytes` long, varied enough that zstd sees real text. */
+function textPool(kind, bytes, seed) {
+  const r = prng(seed);
+  const lines = [];
+  let size = 0;
+  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet', 'kilo', 'lima'];
+  const w = () => words[Math.floor(r() * words.length)];
+  for (let i = 0; size < bytes; i++) {
+    const ts = `2026-03-${String(1 + Math.floor(r() * 28)).padStart(2, '0')}T${String(Math.floor(r() * 24)).padStart(2, '0')}:${String(Math.floor(r() * 60)).padStart(2, '0')}:${String(Math.floor(r() * 60)).padStart(2, '0')}.${Math.floor(r() * 1000)}Z`;
+    let line;
+    if (kind === 'log') line = `${ts} ${r() < 0.9 ? 'INFO' : 'WARN'} [worker-${Math.floor(r() * 16)}] request ${Math.floor(r() * 1e9).toString(16)} path=/api/v1/${w()}/${Math.floor(r() * 100000)} status=${r() < 0.95 ? 200 : 500} ms=${Math.floor(r() * 900)} user=${w()}${Math.floor(r() * 1000)}\n`;
+    else if (kind === 'json') line = `{"ts":"${ts}","event":"${w()}_${w()}","id":${Math.floor(r() * 1e9)},"amount":${(r() * 10000).toFixed(2)},"tags":["${w()}","${w()}"],"ok":${r() < 0.9}}\n`;
+    else line = `${i},${ts},${w()},${w()} ${w()},${Math.floor(r() * 1e6)},${(r() * 1000).toFixed(3)},${r() < 0.5 ? 'Y' : 'N'}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return Buffer.from(lines.join(''));
+}
+
+/**
+ * "mixed": 8 MiB files, half random binary, half one repeated log text (the first bench's shape).
+ * "text": a text-heavy tree: logs, JSON lines, CSV and, one file in seven, half-random binary.
+ */
+function generate(dir, shape, sizeMB, seed = 1) {
   mkdirSync(dir, { recursive: true });
-  const text = Buffer.from(
-    Array.from({ length: 20000 }, (_, i) => `${i} INFO request handled path=/api/v1/items/${i % 977} status=200 ms=${i % 113}\n`).join(''),
-  );
   let written = 0;
   let n = 0;
-  while (written < SIZE_MB * 1048576) {
-    const sub = join(dir, `d${Math.floor(n / 16)}`);
+  const target = sizeMB * MiB;
+  const r = prng(seed);
+  if (shape === 'mixed') {
+    const text = Buffer.from(Array.from({ length: 20000 }, (_, i) => `${i} INFO request handled path=/api/v1/items/${i % 977} status=200 ms=${i % 113}\n`).join(''));
+    const textFile = Buffer.concat(Array.from({ length: Math.ceil((8 * MiB) / text.length) }, () => text)).subarray(0, 8 * MiB);
+    while (written < target) {
+      const sub = join(dir, `d${Math.floor(n / 16)}`);
+      mkdirSync(sub, { recursive: true });
+      const chunk = n % 2 === 0 ? randomBytes(8 * MiB) : textFile;
+      writeFileSync(join(sub, `f${n}.${n % 2 === 0 ? 'bin' : 'log'}`), chunk);
+      written += chunk.length;
+      n++;
+    }
+    return written;
+  }
+  const pools = { log: textPool('log', 6 * MiB, seed), json: textPool('json', 6 * MiB, seed + 1), csv: textPool('csv', 6 * MiB, seed + 2) };
+  const kinds = ['log', 'json', 'csv', 'log', 'json', 'csv', 'bin'];
+  while (written < target) {
+    const sub = join(dir, `d${Math.floor(n / 32)}`);
     mkdirSync(sub, { recursive: true });
-    // Half incompressible binary, half log-like text: a realistic mix for zstd.
-    const chunk = n % 2 === 0 ? randomBytes(FILE_MB * 1048576) : Buffer.concat(Array.from({ length: Math.ceil((FILE_MB * 1048576) / text.length) }, () => text)).subarray(0, FILE_MB * 1048576);
-    writeFileSync(join(sub, `f${n}.${n % 2 === 0 ? 'bin' : 'log'}`), chunk);
+    const kind = kinds[n % kinds.length];
+    const size = Math.min(target - written, Math.floor(256 * 1024 + r() * 4 * MiB));
+    let chunk;
+    if (kind === 'bin') {
+      chunk = Buffer.alloc(size);
+      randomBytes(size >> 1).copy(chunk);
+      for (let i = size >> 1; i < size; i += 4096) chunk.writeUInt32LE(i, i);
+    } else {
+      const pool = pools[kind];
+      const start = Math.floor(r() * (pool.length - size - 1));
+      chunk = size < pool.length ? pool.subarray(Math.max(0, start), Math.max(0, start) + size) : Buffer.concat([pool, pool]).subarray(0, size);
+    }
+    writeFileSync(join(sub, `f${n}.${kind === 'bin' ? 'bin' : kind === 'json' ? 'jsonl' : kind}`), chunk);
     written += chunk.length;
     n++;
   }
   return written;
 }
 
-function largestFile(dir) {
-  let max = 0;
-  const walk = (d) => {
-    let entries = [];
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      try {
-        if (e.isDirectory()) walk(p);
-        else max = Math.max(max, statSync(p).size);
-      } catch {
-        // vanished while walking
-      }
-    }
-  };
-  walk(dir);
-  return max;
-}
+// ---------------------------------------------------------------- measuring
 
-function timed(command, args, { env, watchPid = false, watchDir } = {}) {
+/**
+ * Runs `line` with sh; returns wall seconds and the CPU seconds (user+sys) of every process
+ * of the line (the shell's `times`, children reaped). With `watch`, the line must print
+ * `PID <pid>` of the process whose peak RSS (VmHWM) is wanted on stderr first.
+ */
+function timed(line, { env, watch = false } = {}) {
   return new Promise((resolve, reject) => {
+    const script = watch ? `${line} & echo PID $! >&2; wait $!; s=$?; times >&2; exit $s` : `${line}; s=$?; times >&2; exit $s`;
     const started = process.hrtime.bigint();
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    const child = spawn('sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
     let stderr = '';
-    child.stderr.on('data', (c) => (stderr += c));
+    let pid;
     let peakKb = 0;
-    let maxTmp = 0;
+    child.stderr.on('data', (c) => {
+      stderr += c;
+      pid ??= /PID (\d+)/.exec(stderr)?.[1];
+    });
     const poll = setInterval(() => {
-      if (watchPid) {
-        try {
-          const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-          if (m) peakKb = Math.max(peakKb, Number(m[1]));
-        } catch {
-          // exited
-        }
+      if (!pid) return;
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        // exited
       }
-      if (watchDir) maxTmp = Math.max(maxTmp, largestFile(watchDir));
-    }, 50);
+    }, 20);
     child.on('close', (code) => {
       clearInterval(poll);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      if (code !== 0) return reject(new Error(`${command} exited ${code}: ${stderr.slice(-2000)}`));
-      resolve({ seconds, peakMiB: peakKb / 1024, maxTmp });
+      if (code !== 0) return reject(new Error(`${line} exited ${code}: ${stderr.slice(-2000)}`));
+      const t = [...stderr.matchAll(/(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s/g)].at(-1);
+      const cpu = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : NaN;
+      resolve({ seconds, cpu, peakMiB: peakKb / 1024 });
     });
   });
 }
 
-async function main() {
-  rmSync(WORK, { recursive: true, force: true });
-  const data = join(WORK, 'data');
-  process.stdout.write(`generating ${SIZE_MB} MiB in ${data} ...\n`);
-  const bytes = generate(data);
-  // Warm the page cache so both runs read from memory, as the reference figures were taken.
-  execFileSync('sh', ['-c', `tar cf - -C ${WORK} data > /dev/null`]);
+const median = (values) => {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-  const job = join(WORK, 'job.json');
-  const passFile = join(WORK, 'passphrase');
-  writeFileSync(passFile, PASSPHRASE, { mode: 0o600 });
+/** Interleaved: a, b, a, b, ... `runs` times each; per side the median of each figure. */
+async function interleaved(a, b, runs = RUNS, between) {
+  const ra = [];
+  const rb = [];
+  for (let i = 0; i < runs; i++) {
+    await between?.();
+    ra.push(await a());
+    await between?.();
+    rb.push(await b());
+  }
+  const pick = (rs) => ({ seconds: median(rs.map((r) => r.seconds)), cpu: median(rs.map((r) => r.cpu)), peakMiB: Math.max(...rs.map((r) => r.peakMiB ?? 0)) });
+  return [pick(ra), pick(rb)];
+}
+
+function job(name, { data, level, destinations = 1 }) {
+  const file = join(WORK, `${name}.json`);
   writeFileSync(
-    job,
+    file,
     JSON.stringify({
       hostname: 'bench',
       tmpdir: join(WORK, 'tmp'),
-      state_dir: join(WORK, 'state'),
-      sources: [{ id: 'data', type: 'folder', path: data, passphrase_file: passFile, compression: 'zstd', compression_level: 1 }],
-      destinations: [{ id: 'disk', type: 'local', path: join(WORK, 'store'), create: 1, fsync: 0 }],
+      state_dir: join(WORK, `state-${name}`),
+      sources: [{ id: 'data', type: 'folder', path: data, passphrase_file: join(WORK, 'passphrase'), compression: 'zstd', compression_level: level }],
+      destinations: Array.from({ length: destinations }, (_, i) => ({ id: `disk${i}`, type: 'local', path: join(WORK, `store-${name}-${i}`), create: 1, fsync: 0 })),
     }),
   );
-  mkdirSync(join(WORK, 'tmp'), { recursive: true });
+  return file;
+}
 
-  const shellOut = join(WORK, 'shell.tar.zst.gpg');
+const clearStores = (name) => {
+  for (const e of readdirSync(WORK)) if (e.startsWith(`store-${name}-`) || e === `state-${name}`) rmSync(join(WORK, e), { recursive: true, force: true });
+};
+
+function storedFile(name) {
+  const walk = (d) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        const found = walk(p);
+        if (found) return found;
+      } else if (e.name.endsWith('.gpg')) return p;
+    }
+    return undefined;
+  };
+  return walk(join(WORK, `store-${name}-0`));
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  rmSync(WORK, { recursive: true, force: true });
+  mkdirSync(join(WORK, 'tmp'), { recursive: true });
+  const passFile = join(WORK, 'passphrase');
+  writeFileSync(passFile, PASSPHRASE, { mode: 0o600 });
   const gnupgHome = join(WORK, 'gnupg');
   mkdirSync(gnupgHome, { recursive: true, mode: 0o700 });
-  const shell = await timed('sh', ['-c', `tar cf - -C ${WORK} data | zstd -q -1 -T0 | gpg --batch --quiet --pinentry-mode loopback --passphrase-file ${passFile} --symmetric --cipher-algo AES256 --compress-algo none -o ${shellOut}`], { env: { GNUPGHOME: gnupgHome } });
-  const runner = await timed(process.execPath, [BIN, 'run', job], { watchPid: true, watchDir: join(WORK, 'tmp') });
+  const gpgEnv = { GNUPGHOME: gnupgHome };
+  const gpgArgs = `gpg --batch --quiet --pinentry-mode loopback --passphrase-file ${q(passFile)}`;
+  const node = q(process.execPath);
+  const bin = q(BIN);
+  const log = (s) => process.stderr.write(`${s}\n`);
 
-  const mbps = (s) => bytes / 1e6 / s;
-  const ratio = shell.seconds / runner.seconds;
-  const lines = [
-    `data: ${(bytes / 1048576).toFixed(0)} MiB (half random binary, half text), page cache warm`,
-    `shell  tar | zstd -1 -T0 | gpg --symmetric : ${shell.seconds.toFixed(2)} s  ${mbps(shell.seconds).toFixed(0)} MB/s`,
-    `backup run (zstd 1, OpenPGP, local)       : ${runner.seconds.toFixed(2)} s  ${mbps(runner.seconds).toFixed(0)} MB/s`,
-    `ratio runner/shell: ${ratio.toFixed(2)} (target >= 0.9)`,
-    `runner peak RSS: ${runner.peakMiB.toFixed(0)} MiB (target <= 200)`,
-    `largest file in tmpdir during the run: ${runner.maxTmp} bytes (target <= 1 MiB)`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const shapes = { mixed: 'half random binary, half log text, 8 MiB files', text: 'text-heavy tree: logs, JSON lines, CSV, 1/7 half-random binary, 0.25-4 MiB files' };
+  const rows = [];
+  const goals = [];
+  const stored = {};
+  const cpuModel = cpus()[0]?.model?.trim() ?? 'unknown';
+  const warm = (dir) => execFileSync('sh', ['-c', `tar cf - -C ${q(dir)} . > /dev/null`]);
+
+  for (const shape of Object.keys(shapes)) {
+    const data = join(WORK, `data-${shape}`);
+    log(`generating ${SIZE_MB} MiB (${shape}) ...`);
+    const bytes = generate(data, shape, SIZE_MB);
+    warm(data);
+    for (const level of LEVELS) {
+      const name = `${shape}-${level}`;
+      const jobFile = job(name, { data, level });
+      const shellOut = join(WORK, 'shell.tar.zst.gpg');
+      log(`backup ${shape} level ${level}: ${RUNS} interleaved runs ...`);
+      const [shell, runner] = await interleaved(
+        () => timed(`tar cf - -C ${q(data)} . | zstd -q -${level} -T0 | ${gpgArgs} --symmetric --cipher-algo AES256 --compress-algo none --yes -o ${q(shellOut)}`, { env: gpgEnv }),
+        () => timed(`${node} ${bin} run ${q(jobFile)}`, { watch: true }),
+        RUNS,
+        async () => {
+          clearStores(name);
+          rmSync(shellOut, { force: true });
+        },
+      );
+      stored[name] = storedFile(name);
+      const ratio = shell.seconds / runner.seconds;
+      const cpuRatio = runner.cpu / shell.cpu;
+      rows.push([`backup ${shape}, zstd -${level}`, `${(bytes / MiB).toFixed(0)} MiB`, shell.seconds, runner.seconds, ratio, shell.cpu, runner.cpu, cpuRatio, runner.peakMiB]);
+      goals.push([`backup ${shape} -${level}: speed ratio ≥ ${GOALS.ratio}`, ratio >= GOALS.ratio, ratio.toFixed(2)]);
+      goals.push([`backup ${shape} -${level}: CPU ≤ ${GOALS.cpu}x shell`, cpuRatio <= GOALS.cpu, `${cpuRatio.toFixed(2)}x`]);
+      goals.push([`backup ${shape} -${level}: peak RSS ≤ ${GOALS.rssMiB} MiB`, runner.peakMiB <= GOALS.rssMiB, `${runner.peakMiB.toFixed(0)} MiB`]);
+    }
+  }
+
+  // Fan-out: the text shape at level 1 (the fastest stream), to three local destinations against one.
+  {
+    const data = join(WORK, 'data-text');
+    const one = job('fan1', { data, level: 1 });
+    const three = job('fan3', { data, level: 1, destinations: 3 });
+    log('fan-out: one destination against three ...');
+    const [a, b] = await interleaved(
+      () => timed(`${node} ${bin} run ${q(one)}`, { watch: true }),
+      () => timed(`${node} ${bin} run ${q(three)}`, { watch: true }),
+      RUNS,
+      async () => {
+        clearStores('fan1');
+        clearStores('fan3');
+      },
+    );
+    const factor = b.seconds / a.seconds;
+    rows.push(['backup text -1, 1 vs 3 local destinations', '', a.seconds, b.seconds, a.seconds / b.seconds, a.cpu, b.cpu, b.cpu / a.cpu, b.peakMiB]);
+    goals.push([`fan-out: 3 destinations ≤ ${GOALS.fanout}x the time of 1`, factor <= GOALS.fanout, `${factor.toFixed(2)}x`]);
+    clearStores('fan1');
+    clearStores('fan3');
+  }
+
+  // Restore of the text shape's stored file at the highest level measured (the default is 3).
+  {
+    const level = LEVELS.at(-1);
+    const name = `text-${level}`;
+    const file = stored[name];
+    const jobFile = join(WORK, `${name}.json`);
+    const out = join(WORK, 'restored');
+    log(`restore --extract of ${file} ...`);
+    const fresh = async () => {
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out);
+    };
+    const [shell, runner] = await interleaved(
+      () => timed(`${gpgArgs} -d ${q(file)} | zstd -dq | tar xf - -C ${q(out)}`, { env: gpgEnv }),
+      () => timed(`${node} ${bin} restore ${q(jobFile)} --source data --to ${q(out)} --extract --force`, { watch: true }),
+      RUNS,
+      fresh,
+    );
+    const ratio = shell.seconds / runner.seconds;
+    rows.push([`restore --extract, text -${level}`, `${(Number(execFileSync('stat', ['-c', '%s', file], { encoding: 'utf8' })) / MiB).toFixed(0)} MiB stored`, shell.seconds, runner.seconds, ratio, shell.cpu, runner.cpu, runner.cpu / shell.cpu, runner.peakMiB]);
+    goals.push([`restore --extract ≥ ${GOALS.restore}x shell`, ratio >= GOALS.restore, ratio.toFixed(2)]);
+    rmSync(out, { recursive: true, force: true });
+  }
+  for (const shape of Object.keys(shapes)) rmSync(join(WORK, `data-${shape}`), { recursive: true, force: true });
+
+  // Memory, flat from SMALL_MB to BIG_MB: incompressible data (every byte goes through Node).
+  if (BIG_MB > 0) {
+    const mem = join(WORK, 'data-mem');
+    const parts = Math.ceil(BIG_MB / SMALL_MB);
+    log(`generating ${BIG_MB} MiB for the memory rows ...`);
+    const block = randomBytes(8 * MiB);
+    for (let p = 0; p < parts; p++) {
+      const dir = join(mem, `p${p}`);
+      mkdirSync(dir, { recursive: true });
+      for (let f = 0; f < SMALL_MB / 8; f++) {
+        // Distinct 8 MiB files from one random block: a different 32-byte head each time
+        // and zstd's window (at most 8 MiB at these levels) never sees a repeat.
+        createHash('sha256').update(`${p}/${f}`).digest().copy(block);
+        writeFileSync(join(dir, `f${f}.bin`), block);
+      }
+    }
+    const results = [];
+    for (const [label, path, mb] of [[`${SMALL_MB} MiB`, join(mem, 'p0'), SMALL_MB], [`${parts * SMALL_MB} MiB`, mem, parts * SMALL_MB]]) {
+      const name = `mem${mb}`;
+      const jobFile = job(name, { data: path, level: 1 });
+      log(`memory: ${label} ...`);
+      const r = await timed(`${node} ${bin} run ${q(jobFile)}`, { watch: true });
+      clearStores(name);
+      results.push(r);
+      rows.push([`memory, random data, zstd -1`, label, NaN, r.seconds, NaN, NaN, r.cpu, NaN, r.peakMiB]);
+    }
+    rmSync(mem, { recursive: true, force: true });
+    const [small, big] = results;
+    const flat = big.peakMiB - small.peakMiB <= GOALS.rssFlatMiB;
+    goals.push([`peak RSS ≤ ${GOALS.rssMiB} MiB at ${SMALL_MB} and ${BIG_MB} MiB, flat (within ${GOALS.rssFlatMiB} MiB)`, flat && big.peakMiB <= GOALS.rssMiB && small.peakMiB <= GOALS.rssMiB, `${small.peakMiB.toFixed(0)} → ${big.peakMiB.toFixed(0)} MiB`]);
+  }
+
+  // Start-up.
+  {
+    const times = [];
+    for (let i = 0; i < 7; i++) times.push((await timed(`${node} ${bin} --help > /dev/null`)).seconds);
+    const ms = median(times) * 1000;
+    rows.push(['backup --help', '', NaN, median(times), NaN, NaN, NaN, NaN, NaN]);
+    goals.push([`backup --help ≤ ${GOALS.helpMs} ms`, ms <= GOALS.helpMs, `${ms.toFixed(0)} ms`]);
+  }
+
+  const f = (v, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : '');
+  const out = [];
+  out.push(`Bench ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores (${cpuModel}), Node ${process.version}, ${execFileSync('zstd', ['--version'], { encoding: 'utf8' }).match(/v[\d.]+/)?.[0] ?? ''} zstd, ${execFileSync('gpg', ['--version'], { encoding: 'utf8' }).split('\n')[0]}; medians of ${RUNS} interleaved runs, page cache warm, fsync off.`);
+  out.push(`Shapes: mixed = ${shapes.mixed}; text = ${shapes.text}. Shell line: tar | zstd -L -T0 | gpg --symmetric --cipher-algo AES256 --compress-algo none.`);
+  out.push('');
+  out.push('| run | data | shell s | runner s | speed ratio (shell/runner) | shell CPU s | runner CPU s | CPU ratio | runner peak RSS MiB |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) out.push(`| ${r[0]} | ${r[1]} | ${f(r[2])} | ${f(r[3])} | ${f(r[4])} | ${f(r[5])} | ${f(r[6])} | ${f(r[7])} | ${f(r[8], 0)} |`);
+  out.push('');
+  out.push('| goal | holds | measured |');
+  out.push('|---|---|---|');
+  for (const [goal, ok, value] of goals) out.push(`| ${goal} | ${ok ? 'yes' : '**no**'} | ${value} |`);
+  process.stdout.write(`${out.join('\n')}\n`);
   rmSync(WORK, { recursive: true, force: true });
 }
 
