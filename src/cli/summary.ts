@@ -23,6 +23,7 @@ export function printRunSummary(report: RunReport, out: NodeJS.WritableStream): 
     for (const d of s.destinations) {
       const state = report.dryRun ? dryRunDestinationState(d, sourceFailed) : `${d.status}${d.error ? `: ${d.error}` : ''}`;
       lines.push(`    → ${d.id} (${d.type}): ${state}${d.retention ? `, ${retentionText(d.retention)}` : ''}`);
+      if (report.dryRun && d.retention) lines.push(...retentionPlanLines(d.retention));
     }
     if (s.error) lines.push(`    error: ${s.error}`);
     for (const w of s.warnings) lines.push(`    warning: ${w}`);
@@ -53,6 +54,14 @@ function dryRunDestinationState(d: DestinationReport, sourceFailed: boolean): st
 export function retentionText(r: RetentionReport): string {
   if (r.dryRun) return `would remove ${r.deleted.length ? r.deleted.join(' ') : 'nothing'}`;
   return `${keptText(r)}, removed ${r.deleted.length}`;
+}
+
+/** A dry run's plan, run by run, newest first: which rule keeps each run, or why it would go. */
+export function retentionPlanLines(r: RetentionReport): string[] {
+  const reasons = r.reasons ?? {};
+  const rows = [...r.kept.map((run) => ({ run, verb: 'keep' })), ...r.deleted.map((run) => ({ run, verb: 'would remove' }))];
+  rows.sort((a, b) => (a.run < b.run ? 1 : a.run > b.run ? -1 : 0));
+  return rows.map(({ run, verb }) => `        ${verb.padEnd(12)} ${run}${reasons[run] ? `: ${reasons[run]}` : ''}`);
 }
 
 function keptText(r: RetentionReport): string {

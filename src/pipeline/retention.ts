@@ -223,7 +223,7 @@ export async function applyRetention(
     for (const { run, reason } of plan.keep) {
       if (run.state === 'other') continue;
       report.kept.push(run.runKey);
-      report.reasons![run.runKey] = reason;
+      report.reasons![run.runKey] = run.runKey === options.upcoming?.runKey ? `the run a real run would store now (${reason})` : reason;
     }
     for (const { run, reason } of plan.remove) {
       options.onRemove?.(run, reason);
