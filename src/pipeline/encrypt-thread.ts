@@ -48,7 +48,11 @@ function workerAvailable(): boolean {
 export async function encryptOffThread(input: Readable, encryption: Encryption, plugin: string): Promise<EncryptedStream> {
   if (encryption.kind === 'none' || !workerAvailable()) return encryptStream(input, encryption);
 
-  const { sessionKey, packets } = await sessionKeyPackets(encryption);
+  // The input may fail while the session key is prepared: keep that error for the output.
+  let early: Error | undefined;
+  const onEarly = (error: Error) => (early ??= error);
+  input.on('error', onEarly);
+  const { sessionKey, packets } = await sessionKeyPackets(encryption).finally(() => input.off('error', onEarly));
   const init: WorkerInit = { sessionKey, packets };
   const worker = new Worker(WORKER_FILE, { workerData: init });
   let digest: string | undefined;
@@ -124,5 +128,6 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     if (!finished && !output.destroyed) output.destroy(new PipelineError('encryption worker stopped', { plugin }));
   });
   input.once('error', (error) => output.destroy(error));
+  if (early) output.destroy(early);
   return output;
 }

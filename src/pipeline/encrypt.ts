@@ -120,7 +120,10 @@ export async function loadRecipients(specs: readonly string[], path: string, war
  */
 export async function encryptStream(input: Readable, encryption: Encryption): Promise<Readable> {
   if (encryption.kind === 'none') return input;
-  const { sessionKey, packets } = await sessionKeyPackets(encryption);
+  let early: Error | undefined;
+  const onEarly = (error: Error) => (early ??= error);
+  input.on('error', onEarly);
+  const { sessionKey, packets } = await sessionKeyPackets(encryption).finally(() => input.off('error', onEarly));
   const encryptor = new SeipdEncryptor(sessionKey);
   const push = (stream: Transform, parts: Uint8Array[]) => {
     for (const part of parts) stream.push(part);
@@ -145,6 +148,7 @@ export async function encryptStream(input: Readable, encryption: Encryption): Pr
   });
   output.push(packets);
   input.once('error', (error) => output.destroy(error));
+  if (early) output.destroy(early);
   return input.pipe(output);
 }
 
