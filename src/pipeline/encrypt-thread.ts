@@ -7,11 +7,14 @@
  * consumer has not taken what came back (backpressure).
  *
  * The worker runs the compiled encrypt-worker.js; where that does not exist (running from the
- * TypeScript sources in tests), encryption runs in-process, with the same encryptor.
+ * TypeScript sources in tests), encryption runs in-process, with the same encryptor. Inside the
+ * single executable (scripts/release) there is no file to load: the worker's bundled code is an
+ * asset of the executable, started with `eval`.
  */
 import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import * as sea from 'node:sea';
 import { Worker } from 'node:worker_threads';
 import { PipelineError } from '../errors.js';
 import { encryptStream, type Encryption } from './encrypt.js';
@@ -36,8 +39,31 @@ export type EncryptedStream = Readable & { sha256?: () => string | undefined };
 const WORKER_FILE = new URL('./encrypt-worker.js', import.meta.url);
 const IN_FLIGHT = 3;
 
+/** The asset scripts/release/build.mjs embeds in the single executable: encrypt-worker.ts bundled. */
+export const EMBEDDED_WORKER_ASSET = 'encrypt-worker.cjs';
+let embeddedWorker: string | null | undefined;
+
+/** The bundled worker's code when running as the single executable, else null. */
+function embeddedWorkerCode(): string | null {
+  if (embeddedWorker === undefined) {
+    try {
+      embeddedWorker = sea.isSea() ? sea.getAsset(EMBEDDED_WORKER_ASSET, 'utf8') : null;
+    } catch {
+      embeddedWorker = null;
+    }
+  }
+  return embeddedWorker;
+}
+
 function workerAvailable(): boolean {
+  if (embeddedWorkerCode() !== null) return true;
   return WORKER_FILE.protocol === 'file:' && existsSync(fileURLToPath(WORKER_FILE));
+}
+
+/** Starts encrypt-worker: from its file, or inside the single executable from its embedded code. */
+function startWorker(workerData: WorkerInit): Worker {
+  const code = embeddedWorkerCode();
+  return code !== null ? new Worker(code, { eval: true, workerData }) : new Worker(WORKER_FILE, { workerData });
 }
 
 /**
@@ -54,7 +80,7 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   input.on('error', onEarly);
   const { sessionKey, packets } = await sessionKeyPackets(encryption).finally(() => input.off('error', onEarly));
   const init: WorkerInit = { sessionKey, packets };
-  const worker = new Worker(WORKER_FILE, { workerData: init });
+  const worker = startWorker(init);
   let digest: string | undefined;
   let inFlight = 0;
   let reading = false;
