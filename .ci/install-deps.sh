@@ -8,6 +8,7 @@ packages=(
   samba smbclient
   prometheus-pushgateway prometheus
   mariadb-client postgresql-client
+  lintian binutils man-db adduser   # npm run release (strip, .deb) and test/e2e/release.test.ts
   zsh fish
   chromium
 )
