@@ -215,6 +215,14 @@ releaseBuilt('release/backup-runner_*_amd64.deb', debFile, 'Debian package', () 
       expect(cron.some((l) => l.startsWith('#0    2') && l.includes('/usr/bin/backup'))).toBe(true);
     }, 120_000);
 
+    it('bash completion loads (generated at build time from `backup completion bash`)', async () => {
+      const file = '/usr/share/bash-completion/completions/backup';
+      expect(installedFiles).toContain(file);
+      const result = await run('bash', ['-c', `source ${file} && complete -p backup`], { env: sys });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^complete .* backup$/m);
+    });
+
     it('runs quickstart as the backups user', async () => {
       const cwd = join(tmp.path, 'qs');
       await mkdir(cwd);
