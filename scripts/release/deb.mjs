@@ -4,7 +4,7 @@
  *   /etc/backup-runner/ (0700)               nightly.json.sample (conffile)
  *   /etc/cron.d/backup-runner                deploy/cron, every schedule line commented out (conffile)
  *   /lib/systemd/system/                     deploy/systemd units, not enabled
- *   /usr/lib/backup-runner/vzdump-hook       the Proxmox VE hook wrapper
+ *   /usr/sbin/vzdump-backup-runner           the Proxmox VE hook wrapper (deploy/proxmox)
  *   /usr/share/man/man1/backup.1.gz          generated from this executable's help
  *   /usr/share/bash-completion/completions/backup   from `backup completion bash` (when the CLI has it)
  *   /usr/share/doc/backup-runner/            README.Debian, copyright, README, job-file reference, examples
@@ -58,7 +58,7 @@ export async function buildDeb({ root, build, executable, out }) {
   const doc = `usr/share/doc/${PACKAGE}`;
 
   put(stage, 'usr/bin/backup', readFileSync(executable), 0o755);
-  put(stage, `usr/lib/${PACKAGE}/vzdump-hook`, readFileSync(join(debian, 'vzdump-hook')), 0o755);
+  put(stage, 'usr/sbin/vzdump-backup-runner', readFileSync(join(root, 'deploy/proxmox/vzdump-backup-runner')), 0o755);
   put(stage, `etc/${PACKAGE}/nightly.json.sample`, readFileSync(join(debian, 'nightly.json.sample')));
   chmodSync(join(stage, 'etc', PACKAGE), 0o700);
   put(stage, `etc/cron.d/${PACKAGE}`, disabledCron(packagedPaths(readFileSync(join(root, 'deploy/cron/backup-runner'), 'utf8'), 'deploy/cron/backup-runner')));
@@ -90,7 +90,7 @@ export async function buildDeb({ root, build, executable, out }) {
   // Modes are the package's, whatever the checkout's umask: folders 0755, files 0644, scripts 0755.
   for (const file of walk(stage)) {
     const rel = relative(stage, file);
-    if (!['usr/bin/backup', `usr/lib/${PACKAGE}/vzdump-hook`].includes(rel)) chmodSync(file, 0o644);
+    if (!['usr/bin/backup', 'usr/sbin/vzdump-backup-runner'].includes(rel)) chmodSync(file, 0o644);
   }
   const dirs = (dir) => readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).flatMap((e) => [join(dir, e.name), ...dirs(join(dir, e.name))]);
   for (const dir of dirs(stage)) chmodSync(dir, relative(stage, dir) === `etc/${PACKAGE}` ? 0o700 : 0o755);

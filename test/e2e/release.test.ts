@@ -199,7 +199,7 @@ releaseBuilt('release/backup-runner_*_amd64.deb', debFile, 'Debian package', () 
       const install = await sh(`dpkg -i ${deb}`);
       expect(install.code, install.stdout + install.stderr).toBe(0);
       installedFiles = (await sh(`dpkg -L ${PACKAGE}`)).stdout.split('\n').filter(Boolean);
-      for (const file of ['/usr/bin/backup', '/lib/systemd/system/backup-runner@.service', '/etc/cron.d/backup-runner', `/usr/lib/${PACKAGE}/vzdump-hook`]) {
+      for (const file of ['/usr/bin/backup', '/lib/systemd/system/backup-runner@.service', '/etc/cron.d/backup-runner', '/usr/sbin/vzdump-backup-runner']) {
         expect(installedFiles).toContain(file);
       }
       expect((await sh('getent passwd backups')).stdout).toMatch(/^backups:x:\d+:\d+:.*:\/usr\/sbin\/nologin$/m);
@@ -208,7 +208,7 @@ releaseBuilt('release/backup-runner_*_amd64.deb', debFile, 'Debian package', () 
       expect((await sh('id -u backups')).stdout.trim()).toBe(String(etc.uid));
       expect((await sh('man -w backup')).stdout.trim()).toBe('/usr/share/man/man1/backup.1.gz');
       expect(await readFile('/lib/systemd/system/backup-runner@.service', 'utf8')).toMatch(/^ExecStart=\/usr\/bin\/backup run /m);
-      expect(await readFile(`/usr/lib/${PACKAGE}/vzdump-hook`, 'utf8')).toContain('/usr/bin/backup vzdump-hook ');
+      expect(await readFile('/usr/sbin/vzdump-backup-runner', 'utf8')).toContain('"$cli" vzdump-hook "$job"');
       // The cron file is there but does nothing until a line is uncommented.
       const cron = (await readFile('/etc/cron.d/backup-runner', 'utf8')).split('\n');
       expect(cron.filter((l) => /^\s*[0-9*@]/.test(l))).toEqual([]);
