@@ -1,3 +1,4 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { printRunSummary } from '../../src/cli/summary.js';
 import type { RunReport } from '../../src/report.js';
@@ -46,7 +47,15 @@ describe('dry-run summary', () => {
       ],
     };
     let out = '';
-    printRunSummary(report, { write: (text: string) => (out += text) } as NodeJS.WritableStream);
+    printRunSummary(
+      report,
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          out += chunk.toString();
+          callback();
+        },
+      }),
+    );
     const plan = out.split('\n').filter((l) => /^\s+(keep|would remove)\s/.test(l)).map((l) => l.trim().replace(/\s+/g, ' '));
     expect(plan).toEqual([
       'keep 20261129000000: the run a real run would store now (copy 1)',
