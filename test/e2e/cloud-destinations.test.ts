@@ -63,7 +63,7 @@ describeWith(['tar', 'zstd'], 'folder → gs, b2, dropbox, gdrive fakes, end to 
     expect(result.stdout + result.stderr).not.toContain(b2.key);
     expect(result.stdout + result.stderr).not.toContain(dropbox.accessToken);
 
-    const stored = /^data\/\d{14}\/data\.(tar\.zst\.gpg|manifest\.json)$/;
+    const stored = /^data\/\d{14}(?:-\d+)?\/data\.(tar\.zst\.gpg|manifest\.json)$/;
     expect([...gcs.objects('backups').keys()].map((k) => k.replace(/^host1\//, ''))).toEqual(expect.arrayContaining([expect.stringMatching(stored)]));
     expect([...gcs.objects('backups').keys()].filter((k) => stored.test(k.replace(/^host1\//, '')))).toHaveLength(2);
     expect([...b2.files().keys()].filter((k) => stored.test(k))).toHaveLength(2);

@@ -51,8 +51,8 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
 
     const files = await filesUnder(join(dir, 'store'));
     expect(files).toHaveLength(2);
-    expect(files[0]).toMatch(/^data\/\d{14}\/data\.manifest\.json$/);
-    expect(files[1]).toMatch(/^data\/\d{14}\/data\.tar\.zst\.gpg$/);
+    expect(files[0]).toMatch(/^data\/\d{14}(?:-\d+)?\/data\.manifest\.json$/);
+    expect(files[1]).toMatch(/^data\/\d{14}(?:-\d+)?\/data\.tar\.zst\.gpg$/);
 
     const zst = await gpgDecrypt(join(dir, 'store', files[1]!), gpgHome, PASSPHRASE);
     const tar = execFileSync('zstd', ['-d', '-c'], { input: zst, maxBuffer: 1 << 30 });
@@ -73,7 +73,7 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
 
     const v = await runCli(['verify', job]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
-    expect(v.stdout).toMatch(/^OK +data on disk run \d{14}/m);
+    expect(v.stdout).toMatch(/^OK +data on disk run \d{14}(?:-\d+)?/m);
   });
 
   it('encrypts to recipients (armored key, key file, key id from the keyring) so only the key holder decrypts', async () => {

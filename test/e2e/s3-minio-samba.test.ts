@@ -87,7 +87,7 @@ describeWith(['tar', 'zstd', ...SMBD_BINARIES], 'folder → s3, minio, samba, en
       await new Promise((r) => setTimeout(r, 1100));
     }
 
-    const stored = /^data\/\d{14}\/data\.(tar\.zst\.gpg|manifest\.json)$/;
+    const stored = /^data\/\d{14}(?:-\d+)?\/data\.(tar\.zst\.gpg|manifest\.json)$/;
     const s3Keys = [...s3.buckets.get('backups')!.keys()].map((k) => k.replace(/^host1\//, ''));
     const minioKeys = [...s3.buckets.get('spaces')!.keys()];
     expect(s3Keys.filter((k) => stored.test(k))).toHaveLength(4);

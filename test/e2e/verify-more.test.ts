@@ -88,7 +88,7 @@ describeWith(['gpg', 'zstd', 'tar'], 'verify --all and --spot', () => {
 
     const unchanged = await runCli(['verify', job, '--spot', '5']);
     expect(unchanged.code, unchanged.stdout + unchanged.stderr).toBe(0);
-    expect(unchanged.stdout).toMatch(/^OK +spot check data on disk run \d{14}: 5 of 20 file\(s\) compared, 5 same, 0 differ, 0 vanished, 0 new since$/m);
+    expect(unchanged.stdout).toMatch(/^OK +spot check data on disk run \d{14}(?:-\d+)?: 5 of 20 file\(s\) compared, 5 same, 0 differ, 0 vanished, 0 new since$/m);
 
     // One changed file of 20 (all compared): 5 %, within the default 10 %, but reported.
     await writeFile(join(data, 'sub', 'data.bin'), 'not the same any more\n');
@@ -106,7 +106,7 @@ describeWith(['gpg', 'zstd', 'tar'], 'verify --all and --spot', () => {
     await writeFile(join(data, 'new.txt'), 'new\n');
     const many = await runCli(['verify', job, '--spot', '100']);
     expect(many.code).toBe(1);
-    expect(many.stdout).toMatch(/^FAILED spot check data on disk run \d{14}: 20 of 20 file\(s\) compared, 17 same, 2 differ, 1 vanished, 1 new since$/m);
+    expect(many.stdout).toMatch(/^FAILED spot check data on disk run \d{14}(?:-\d+)?: 20 of 20 file\(s\) compared, 17 same, 2 differ, 1 vanished, 1 new since$/m);
     expect(many.stdout).toMatch(/3 of 20 sampled files differ or vanished \(more than 10%\)/);
     expect(many.stdout).toMatch(/vanished \(1\):\n +data\/f03\.txt\n/);
     expect(many.stdout).toMatch(/new since the run \(1\):\n +data\/new\.txt\n/);

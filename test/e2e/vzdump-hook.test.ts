@@ -162,12 +162,12 @@ describeWith(['gpg', 'zstd'], 'backup vzdump-hook, driven as vzdump drives it', 
 
     const files = await filesUnder(store);
     const folder = (vmid: string) => files.filter((f) => f.startsWith(`vzdump-${vmid}/`));
-    expect(folder('101').map((f) => f.replace(/\/\d{14}\//, '/RUN/'))).toEqual([
+    expect(folder('101').map((f) => f.replace(/\/\d{14}(?:-\d+)?\//, '/RUN/'))).toEqual([
       'vzdump-101/RUN/vzdump-101.log.zst.gpg',
       'vzdump-101/RUN/vzdump-101.manifest.json',
       'vzdump-101/RUN/vzdump-101.vma.zst.gpg',
     ]);
-    expect(folder('102').map((f) => f.replace(/\/\d{14}\//, '/RUN/'))).toEqual([
+    expect(folder('102').map((f) => f.replace(/\/\d{14}(?:-\d+)?\//, '/RUN/'))).toEqual([
       'vzdump-102/RUN/vzdump-102.log.zst.gpg',
       'vzdump-102/RUN/vzdump-102.manifest.json',
       'vzdump-102/RUN/vzdump-102.tar.zst.gpg',

@@ -219,7 +219,7 @@ describeWith(['gpg', 'zstd'], 'the shipped Proxmox example through the installed
     ]);
     const one = await runCli(['list', job, '--source', 'vzdump-101'], { env: gpgEnv });
     expect(one.code, one.stderr).toBe(0);
-    expect(one.stdout).toMatch(/offsite\s+vzdump-101\s+\d{14}\s+\S+\s+complete/);
+    expect(one.stdout).toMatch(/offsite\s+vzdump-101\s+\d{14}(?:-\d+)?\s+\S+\s+complete/);
     expect(one.stdout).not.toContain('vzdump-100');
 
     // verify: each stored guest, decrypted with the system gpg and its keyring.

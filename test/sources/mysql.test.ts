@@ -207,7 +207,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
       expect(run.stdout + run.stderr).not.toContain(password);
 
       const stored = (await readdir(join(dir, 'store', 'db'), { recursive: true })).filter((f) => f.endsWith('.gpg'));
-      expect(stored).toEqual([expect.stringMatching(/^\d{14}\/db\.sql\.zst\.gpg$/)]);
+      expect(stored).toEqual([expect.stringMatching(/^\d{14}(?:-\d+)?\/db\.sql\.zst\.gpg$/)]);
       const sql = execFileSync('zstd', ['-d', '-c'], { input: await gpgDecrypt(join(dir, 'store', 'db', stored[0]!), gpgHome, PASSPHRASE), maxBuffer: 1 << 30 });
       expect(sql.toString('latin1')).toContain('CREATE TABLE `customers`');
 

@@ -144,7 +144,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
       const run = await runCli(['run', job]);
       expect(run.code, run.stderr).toBe(0);
       const stored = (await readdir(join(dir, 'store', 'pg'), { recursive: true })).filter((f) => f.endsWith('.gpg'));
-      expect(stored).toEqual([expect.stringMatching(/^\d{14}\/pg\.sql\.zst\.gpg$/)]);
+      expect(stored).toEqual([expect.stringMatching(/^\d{14}(?:-\d+)?\/pg\.sql\.zst\.gpg$/)]);
       const sql = execFileSync('zstd', ['-d', '-c'], { input: await gpgDecrypt(join(dir, 'store', 'pg', stored[0]!), gpgHome, PASSPHRASE), maxBuffer: 1 << 30 });
       expect(sql.toString()).toContain('CREATE TABLE public.customers');
 
