@@ -15,7 +15,7 @@ import { makeTree } from '../support/tree.js';
 type Upload = { Data: Record<string, unknown> & { BackendStatistics: Record<string, unknown> }; Extra: Record<string, string>; LogLines: unknown };
 
 /**
- * duplistatus' `POST /api/upload` as /work/shared/integrations.md records it: Duplicati's
+ * duplistatus' `POST /api/upload`, as duplistatus' server answers it: Duplicati's
  * report JSON; MainOperation must be "Backup"; 400 names missing Extra/Data fields; a second
  * report with the same machine-id, backup-name and BeginTime is `409 {"error":"ignored,
  * duplicated data"}`; otherwise `200 {"success":true}`.
@@ -56,7 +56,7 @@ describe('duplistatus notification', () => {
     receiver.respond(duplistatusServer(accepted));
   });
 
-  it('sends each finished source as a Duplicati report, every field as integrations.md lists it', async () => {
+  it('sends each finished source as a Duplicati report, every field as duplistatus reads it', async () => {
     const db = makeSourceReport({ id: 'db', startedAt: '2026-03-14T02:00:00.000Z', durationSeconds: 42.5, finishedAt: '2026-03-14T02:00:42.500Z' });
     const etc = makeSourceReport({ id: 'etc', startedAt: '2026-03-14T02:00:43.000Z' });
     const run = makeRunReport({ sources: [db, etc] });

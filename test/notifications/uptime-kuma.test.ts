@@ -8,7 +8,7 @@ import { eventsOf, makeRunReport, makeSourceReport } from '../support/reports.js
 const TOKEN = 'kumaPushTok3n';
 
 /**
- * Uptime Kuma's push endpoint as /work/shared/integrations.md records it (ran against 1.23/2.x):
+ * Uptime Kuma's push endpoint as its server behaves (1.23 and 2.x):
  * GET only, parameters from the query string only; status=up is UP, anything else DOWN; ping
  * must be a number 0..1e11; unknown or paused monitor: 404 {"ok":false,"msg":"Monitor not found or not active."}.
  */
