@@ -150,6 +150,8 @@ async function claimSlots(all: DestinationRun[], s: StoreContext): Promise<void>
     },
   );
   for (const [id, error] of outcome.failed) s.failDestination(id, new Error(describeClaimFailure(error, id)));
+  // The report names the run as the destinations store it (a date-only layout's day, a later slot's suffix).
+  if (outcome.claimed[0]) s.report.runKey = outcome.claimed[0].runKey;
   for (const claim of outcome.claimed) {
     const d = all.find((x) => x.report.id === claim.target.id);
     if (!d) continue;
