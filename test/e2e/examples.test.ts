@@ -2,7 +2,7 @@
  * Every job file in examples/ passes `backup validate` as it is shipped: no environment
  * variables, no files outside examples/ (its secrets are placeholders in examples/secrets/).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +18,10 @@ describe('examples/', () => {
 
   it.each(files)('backup validate %s exits 0 as shipped, without warnings', async (name) => {
     const path = join(EXAMPLES, name);
+    // git keeps no file modes but the executable bit: give an env_file the 0600 its README asks for
+    // (validate warns about a file others can read, with the chmod to run).
+    const envFile = /"env_file":\s*"([^"]+)"/.exec(readFileSync(path, 'utf8'))?.[1];
+    if (envFile) chmodSync(join(EXAMPLES, envFile), 0o600);
     // From another folder, with none of the variables an example might have relied on.
     const result = await runCli(['validate', path], { cwd: '/' });
     expect(result.stderr).toBe('');
