@@ -168,7 +168,7 @@ async function restoreFromFirst(
       const files = selectArtifacts((await runFiles(d, source.options.id, run)).files, source.options.id, options);
       // Said on stderr whatever the log level: the operator must know which copy came back.
       process.stderr.write(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${why}\n`);
-      logger.info(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${files.map((f) => f.file).join(', ')}`);
+      logger.debug(`files of run ${run.runKey}: ${files.map((f) => f.file).join(', ')}`);
       // A file whose stored size already differs from its manifest is refused before a byte is read.
       for (const f of files) {
         if (f.storedSize !== undefined && f.storedSize !== f.size) throw new PipelineError(`${f.key}: stored size ${f.storedSize} differs from the manifest's ${f.size}: the stored file is damaged`, { plugin: d.loaded.options.id });
