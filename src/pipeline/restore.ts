@@ -5,7 +5,7 @@
  * a database through the source plugin.
  */
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { makeRunTempDir, ownerTag, tempFolderOwnerAlive } from './sweep.js';
 import { join } from 'node:path';
@@ -302,11 +302,14 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
     (back.stream as Readable).destroy(); // the download and decryption already started: stop them
     throw new UsageError(`${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): extract into an empty folder, or give --force to merge into it (files of the backup replace those of the same name)`);
   }
-  const staging = await mkdtemp(join(dir, restoreTempName()));
+  // Named before it exists and created once the handler is in place: a signal at any moment
+  // finds the folder (or nothing) under this name and removes it.
+  const staging = join(dir, `${restoreTempName()}${randomBytes(3).toString('hex')}`);
   let tar: SpawnedProgram | undefined;
   let moving = false;
   await cleanUpOnSignal(
     async () => {
+      await mkdir(staging, { mode: 0o700 });
       try {
         const dotSlash = patterns.length > 0 && (await namesStartWithDotSlash(back.stream as Readable));
         const selected = patternArgs(patterns, dotSlash);
