@@ -4,12 +4,12 @@
  * on the line (through the hidden `backup __complete`, without resolving the job's secrets);
  * the fish script answers the same through `complete -C`; the zsh script parses and registers.
  */
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { BIN, runCli } from '../support/cli.js';
+import { runProgram } from '../support/run.js';
 import { makeTempDir } from '../support/tmp.js';
 
 let tmp: { path: string; remove: () => Promise<void> };
@@ -27,16 +27,8 @@ const JOB = `// secrets not set here: completion must not need them
 }
 `;
 
-function run(program: string, args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd, env: { ...process.env, PATH: path }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function run(program: string, args: string[], cwd: string) {
+  return runProgram(program, args, { cwd, env: { ...process.env, PATH: path } });
 }
 
 function shellWord(word: string): string {

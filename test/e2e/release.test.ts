@@ -7,7 +7,6 @@
  * changes the machine (a package, the "backups" user): it runs under CI=true, or locally with
  * BACKUP_TEST_INSTALL=1, as root.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { makeGpgHome, type GpgHome } from '../support/gpg.js';
+import { runProgram, type RunResult } from '../support/run.js';
 import { makeTempDir } from '../support/tmp.js';
 import { describeTree, makeTree } from '../support/tree.js';
 
@@ -23,27 +23,11 @@ const RELEASE = join(ROOT, 'release');
 const EXECUTABLE = join(RELEASE, 'backup-linux-x64');
 const PACKAGE = 'backup-runner';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = RunResult;
 
-/** Runs a program with exactly this environment; never rejects. */
+/** Runs a program with exactly this environment. */
 function run(file: string, args: readonly string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number }): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProgram(file, args, options);
 }
 
 function releaseBuilt(what: string, file: () => string | undefined, title: string, body: () => void): void {

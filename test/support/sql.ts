@@ -3,34 +3,20 @@
  * and PostgreSQL (trust auth), collect a source's artifacts, and describe a database
  * (schema listings and every row) so a restored copy can be compared with the original.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { silentLogger } from '../../src/log.js';
+import { runProgram } from './run.js';
 import type { Artifact, Source, SourceContext } from '../../src/sources/types.js';
 
 export const MYSQL_HOST = '127.0.0.1';
 export const PG_HOST = '127.0.0.1';
 export const PG_PORT = 5432;
 
-export interface RunResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type { RunResult } from './run.js';
 
-export function run(command: string, args: readonly string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
+export function run(command: string, args: readonly string[], options: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}) {
+  return runProgram(command, args, options);
 }
 
 async function ok(command: string, args: readonly string[], input?: string, env?: NodeJS.ProcessEnv): Promise<string> {
