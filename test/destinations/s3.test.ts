@@ -4,10 +4,10 @@ import { s3Destination } from '../../src/destinations/s3/index.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { DestinationError, describeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { describeDestinationContract, failingStream, listKeys, listPartials, randomStream, sha256Of } from '../support/destination-contract.js';
+import { describeDestinationContract, failingStream, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
+import { checkUnfinishedMultipartUploads } from '../support/s3-partials.js';
 import { startFakeS3, type FakeS3Server } from '../support/s3-server.js';
 
-const BASE = 'srv/web1/';
 const ctx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
 
 async function makeS3(server: FakeS3Server, extra: Record<string, unknown> = {}): Promise<Destination> {
@@ -54,22 +54,7 @@ describe('s3 destination', () => {
     await server?.stop();
   });
 
-  it('lists unfinished multipart uploads under the prefix across pages and aborts them', async () => {
-    const keys = Array.from({ length: 12 }, (_, i) => `left/${String(i).padStart(2, '0')}/db.sql.zst.gpg`);
-    // Two uploads of one key (pages may split them), and one outside the prefix.
-    const ids = [...keys, keys[0]!].map((key) => server.addUnfinishedUpload('backups', `${BASE}${key}`));
-    const outside = server.addUnfinishedUpload('backups', `${BASE}other/x.bin`);
-    const p = await makeS3(server, { prefix: 'srv/web1' });
-    const found = await listPartials(p, 'left/');
-    expect(found.map((f) => f.key).sort()).toEqual([...keys, keys[0]!].sort());
-    expect(found.map((f) => f.handle).sort()).toEqual([...ids].sort());
-    await p.removePartial!(found);
-    await p.removePartial!(found.slice(0, 1)); // already gone: not an error
-    expect(await listPartials(p, 'left/')).toEqual([]);
-    expect([...server.uploads.keys()]).toContain(outside);
-    expect(await listKeys(p, '')).toEqual([]);
-    server.uploads.delete(outside);
-  });
+  it('lists unfinished multipart uploads under the prefix across pages and aborts them', () => checkUnfinishedMultipartUploads(server, (o) => makeS3(server, o)));
 
   it('streams a large upload as a multipart upload and leaves no upload open', async () => {
     const { stream, sha256 } = randomStream(12 * 1024 * 1024, 5);
