@@ -164,6 +164,12 @@ _backup_job_files() {
   COMPREPLY+=( $(compgen -d -- "$cur") $(compgen -f -X '!*.json' -- "$cur") $(compgen -f -X '!*.jsonc' -- "$cur") )
 }
 
+_backup_files() {
+  local IFS=$'\\n'
+  compopt -o filenames 2>/dev/null
+  COMPREPLY=( $(compgen -f -- "$cur") )
+}
+
 _backup() {
   local cur="\${COMP_WORDS[COMP_CWORD]}" prev=''
   (( COMP_CWORD > 0 )) && prev="\${COMP_WORDS[COMP_CWORD-1]}"
@@ -221,11 +227,7 @@ _backup() {
         COMPREPLY=( $(compgen -P "$prefix" -W "$ids" -- "\${cur##*,}") )
         ;;
       choice:*) COMPREPLY=( $(compgen -W "\${kind#choice:}" -- "$cur") ) ;;
-      *)
-        local IFS=$'\\n'
-        compopt -o filenames 2>/dev/null
-        COMPREPLY=( $(compgen -f -- "$cur") )
-        ;;
+      *) _backup_files ;;
     esac
     return 0
   fi
@@ -244,11 +246,7 @@ _backup() {
     job) _backup_job_files ;;
     command) COMPREPLY=( $(compgen -W "$commands" -- "$cur") ) ;;
     choice:*) COMPREPLY=( $(compgen -W "\${kind#choice:}" -- "$cur") ) ;;
-    *)
-      local IFS=$'\\n'
-      compopt -o filenames 2>/dev/null
-      COMPREPLY=( $(compgen -f -- "$cur") )
-      ;;
+    *) _backup_files ;;
   esac
   return 0
 }
