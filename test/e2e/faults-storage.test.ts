@@ -68,12 +68,29 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: full disks, dead runners at the ma
   const artifactStoredBeside = (key: string) => objectsUnder(key.slice(0, key.lastIndexOf('/') + 1)).some((k) => k.endsWith('.gpg'));
 
   /** A deferred reply: the intercepted request waits until the test answers it. */
-  function gate(): { hit: Promise<void>; reply: Promise<FaultReply | undefined>; open: (reply: FaultReply | undefined) => void; arrive: () => void } {
+  /**
+   * Runs the job, holds the first S3 request `matches` accepts (the runner waits on it, at that
+   * exact moment of its protocol), kills the runner with SIGKILL there, then lets the request fail.
+   */
+  async function killRunnerAt(job: string, matches: (request: { method: string; key: string; query: URLSearchParams; body: Buffer }) => boolean): Promise<{ signal: NodeJS.Signals | null }> {
     let open!: (reply: FaultReply | undefined) => void;
     let arrive!: () => void;
     const reply = new Promise<FaultReply | undefined>((r) => (open = r));
     const hit = new Promise<void>((r) => (arrive = r));
-    return { hit, reply, open, arrive };
+    s3.intercept = (request) => {
+      if (!matches(request)) return undefined;
+      arrive();
+      return reply;
+    };
+    try {
+      const runner = startCli(['-v', job]);
+      await hit;
+      process.kill(runner.pid, 'SIGKILL');
+      return await exitWithin(runner);
+    } finally {
+      s3.intercept = undefined;
+      open({ status: 500, code: 'InternalError', message: 'the client is gone' });
+    }
   }
 
   it('ENOSPC on an artifact (tmpfs destination): the run fails, leaves nothing partial, the last whole run restores', async () => {
@@ -148,21 +165,8 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: full disks, dead runners at the ma
     const backedUp = await describeTree(c.data);
     await writeFile(join(c.data, 'generation.txt'), 'run 2, killed at its manifest\n');
 
-    const held = gate();
-    s3.intercept = ({ method, key }) => {
-      if (method !== 'PUT' || !isManifest(key) || !artifactStoredBeside(key)) return undefined;
-      held.arrive();
-      return held.reply;
-    };
-    try {
-      const runner = startCli(['-v', c.job]);
-      await held.hit;
-      process.kill(runner.pid, 'SIGKILL');
-      expect((await exitWithin(runner)).signal).toBe('SIGKILL');
-    } finally {
-      s3.intercept = undefined;
-      held.open({ status: 500, code: 'InternalError', message: 'the client is gone' });
-    }
+    const killed = await killRunnerAt(c.job, ({ method, key }) => method === 'PUT' && isManifest(key) && artifactStoredBeside(key));
+    expect(killed.signal).toBe('SIGKILL');
 
     await checkAfterFault({
       job: c.job,
@@ -185,22 +189,8 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: full disks, dead runners at the ma
     // Several 5 MiB parts: the upload is multipart.
     await writeFile(join(c.data, 'big.bin'), randomBytes(16 * 1024 * 1024));
 
-    const held = gate();
-    s3.intercept = ({ method, query }) => {
-      // The second part: the upload is under way and one part is stored.
-      if (method !== 'PUT' || query.get('partNumber') !== '2') return undefined;
-      held.arrive();
-      return held.reply;
-    };
-    try {
-      const runner = startCli(['-v', c.job]);
-      await held.hit;
-      process.kill(runner.pid, 'SIGKILL');
-      await exitWithin(runner);
-    } finally {
-      s3.intercept = undefined;
-      held.open({ status: 500, code: 'InternalError', message: 'the client is gone' });
-    }
+    // The second part: the upload is under way and one part is stored.
+    await killRunnerAt(c.job, ({ method, query }) => method === 'PUT' && query.get('partNumber') === '2');
     expect(s3.pendingUploads(BUCKET).filter((k) => k.startsWith(c.prefix))).toHaveLength(1);
 
     await rm(join(c.data, 'big.bin'));
@@ -233,22 +223,10 @@ describeWith(['tar', 'zstd', 'gpg'], 'faults: full disks, dead runners at the ma
 
     // Hold the first request that deletes anything of run 2 (the copy retention now drops).
     const doomed = `/${before[0]!.run}/`;
-    const held = gate();
-    s3.intercept = ({ method, key, query, body }) => {
-      const deletes = (method === 'DELETE' && !query.has('uploadId') && key.includes(doomed)) || (method === 'POST' && query.has('delete') && body.toString().includes(doomed));
-      if (!deletes) return undefined;
-      held.arrive();
-      return held.reply;
-    };
-    try {
-      const runner = startCli(['-v', c.job]);
-      await held.hit;
-      process.kill(runner.pid, 'SIGKILL');
-      await exitWithin(runner);
-    } finally {
-      s3.intercept = undefined;
-      held.open({ status: 500, code: 'InternalError', message: 'the client is gone' });
-    }
+    await killRunnerAt(
+      c.job,
+      ({ method, key, query, body }) => (method === 'DELETE' && !query.has('uploadId') && key.includes(doomed)) || (method === 'POST' && query.has('delete') && body.toString().includes(doomed)),
+    );
 
     const rows = newestFirst(await listRuns(c.job));
     const runThree = rows[0]!.run;
