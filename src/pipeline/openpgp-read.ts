@@ -12,6 +12,7 @@
 import { createDecipheriv, createHash, type Decipher, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type * as OpenPGP from 'openpgp';
+import { ByteQueue } from '../lib/byte-queue.js';
 
 export interface DecryptKeys {
   passphrase?: string;
@@ -28,8 +29,7 @@ const PREFIX_BYTES = 18;
 
 /** Raw input with look-ahead; remembers what it consumed while `recording`, for a replay. */
 class Reader {
-  private buffered: Buffer[] = [];
-  private bytes = 0;
+  private readonly buffered = new ByteQueue<Buffer>();
   recorded: Buffer[] | undefined = [];
   private done = false;
 
@@ -37,52 +37,31 @@ class Reader {
 
   /** Ensures `n` bytes are buffered; false at the end of the input. */
   async fill(n: number): Promise<boolean> {
-    while (this.bytes < n && !this.done) {
+    while (this.buffered.bytes < n && !this.done) {
       const next = await this.source.next();
       if (next.done) this.done = true;
       else if (next.value.length > 0) {
         this.buffered.push(next.value);
-        this.bytes += next.value.length;
         this.recorded?.push(next.value);
       }
     }
-    return this.bytes >= n;
+    return this.buffered.bytes >= n;
   }
 
   async read(n: number): Promise<Buffer> {
     if (!(await this.fill(n))) throw new Error('truncated OpenPGP message');
-    return Buffer.concat(this.take(n));
+    return Buffer.concat(this.buffered.take(n));
   }
 
   async byte(): Promise<number | undefined> {
     if (!(await this.fill(1))) return undefined;
-    return this.take(1)[0]![0];
+    return this.buffered.take(1)[0]![0];
   }
 
   /** Up to `max` bytes that are already here (or arrive next), as one view; empty at the end. */
   async some(max: number): Promise<Buffer> {
     if (!(await this.fill(1))) return Buffer.alloc(0);
-    const head = this.buffered[0]!;
-    return this.take(Math.min(max, head.length))[0]!;
-  }
-
-  private take(n: number): Buffer[] {
-    const out: Buffer[] = [];
-    while (n > 0) {
-      const head = this.buffered[0]!;
-      if (head.length <= n) {
-        out.push(head);
-        this.buffered.shift();
-        n -= head.length;
-        this.bytes -= head.length;
-      } else {
-        out.push(head.subarray(0, n));
-        this.buffered[0] = head.subarray(n);
-        this.bytes -= n;
-        n = 0;
-      }
-    }
-    return out;
+    return this.buffered.take(Math.min(max, this.buffered.headLength))[0]!;
   }
 
   /** Everything read so far followed by the rest of the input (for openpgp.js). */

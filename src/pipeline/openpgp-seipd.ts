@@ -21,6 +21,7 @@
  * threads), never a view into memory the encryptor still uses.
  */
 import { createCipheriv, createHash, randomBytes, type Cipher, type Hash } from 'node:crypto';
+import { ByteQueue } from '../lib/byte-queue.js';
 
 export const SESSION_KEY_BYTES = 32;
 const BLOCK = 16;
@@ -40,42 +41,6 @@ export function definiteLength(n: number): number[] {
   return [0xff, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 }
 
-/** FIFO of byte arrays from which exact counts can be taken (as views, no copy). */
-class Queue {
-  private parts: Uint8Array[] = [];
-  bytes = 0;
-
-  push(part: Uint8Array): void {
-    if (part.length === 0) return;
-    this.parts.push(part);
-    this.bytes += part.length;
-  }
-
-  /** Removes the first `n` bytes (n ≤ bytes), as a list of views. */
-  take(n: number): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    while (n > 0) {
-      const head = this.parts[0]!;
-      if (head.length <= n) {
-        out.push(head);
-        this.parts.shift();
-        n -= head.length;
-        this.bytes -= head.length;
-      } else {
-        out.push(head.subarray(0, n));
-        this.parts[0] = head.subarray(n);
-        this.bytes -= n;
-        n = 0;
-      }
-    }
-    return out;
-  }
-
-  takeAll(): Uint8Array[] {
-    return this.take(this.bytes);
-  }
-}
-
 export interface SeipdOptions {
   /** log2 of the partial body piece size, 9 (512 octets) to 30; default 20 (1 MiB). */
   pieceLog2?: number;
@@ -93,10 +58,10 @@ export class SeipdEncryptor {
   private readonly piece: number;
   private readonly pieceByte: number;
   /** Literal packet body not yet framed. */
-  private readonly literal = new Queue();
+  private readonly literal = new ByteQueue();
   private literalStarted = false;
   /** Plaintext of the encrypted stream (prefix, literal packet, MDC) not yet encrypted. */
-  private readonly plain = new Queue();
+  private readonly plain = new ByteQueue();
   private seipdStarted = false;
   private finished = false;
 
