@@ -12,8 +12,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { LockHeldError } from '../errors.js';
 import { currentProcessIdentity, isProcessAlive, type ProcessIdentity } from '../lib/process-identity.js';
 import type { JobInfo } from '../plugin.js';
@@ -112,6 +112,7 @@ export async function acquireJobLock(stateDir: string, job: JobInfo): Promise<Jo
   const me = currentProcessIdentity();
   const content: LockContent = { pid: me.pid, started: new Date().toISOString(), job: realJobPath(job), holder: me };
   const text = JSON.stringify(content);
+  await removeDeadTempFiles(path);
   const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
   try {
@@ -132,6 +133,16 @@ export async function acquireJobLock(stateDir: string, job: JobInfo): Promise<Jo
     throw new LockHeldError(`could not take the lock ${path}`);
   } finally {
     await unlink(temp).catch(() => undefined);
+  }
+}
+
+/** A runner killed between writing its lock's temporary file and removing it left that file: its pid is gone. */
+async function removeDeadTempFiles(path: string): Promise<void> {
+  const prefix = `${basename(path)}.new-`;
+  for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isSafeInteger(pid) && pid > 0 && isProcessAlive({ pid }) === false) await unlink(join(dirname(path), name)).catch(() => undefined);
   }
 }
 

@@ -98,4 +98,18 @@ describe('job lock', () => {
     await (won[0] as PromiseFulfilledResult<{ release(): Promise<void> }>).value.release();
     expect(await readdir(join(state, 'locks'))).toEqual([]);
   });
+  it('removes the temporary lock file a runner killed mid-acquire left, but not one of a live process', async () => {
+    const { job, state } = await newJob();
+    const path = lockPath(state, job);
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((resolve) => dead.once('exit', resolve));
+    await mkdir(join(state, 'locks'), { recursive: true });
+    await writeFile(`${path}.new-${dead.pid}-0badf00d`, '{"pid":');
+    await writeFile(`${path}.new-${process.pid}-0c0ffee0`, '{"pid":');
+    const lock = await acquireJobLock(state, job);
+    const names = await readdir(join(state, 'locks'));
+    expect(names.filter((n) => n.includes(`.new-${dead.pid}-`))).toEqual([]);
+    expect(names.filter((n) => n.includes(`.new-${process.pid}-0c0ffee0`))).toHaveLength(1);
+    await lock.release();
+  });
 });
