@@ -15,19 +15,9 @@
  */
 import { DEFAULT_KEY_TEMPLATE } from '../config/common.js';
 import { ConfigError } from '../errors.js';
+import { formatTimestamp, parseTimestamp } from '../lib/timestamp.js';
 
 const PLACEHOLDERS = ['id', 'hostname', 'timestamp', 'date', 'yyyy-mm-dd', 'file'] as const;
-
-export function formatTimestamp(time: Date): string {
-  return time.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-
-export function parseTimestamp(value: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})$/.exec(value);
-  if (!m) return undefined;
-  const date = new Date(Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!));
-  return Number.isNaN(date.getTime()) || formatTimestamp(date) !== value ? undefined : date;
-}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

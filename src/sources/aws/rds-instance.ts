@@ -12,7 +12,7 @@
 import type { DBInstance, DBSnapshot, RDSClient, Tag } from '@aws-sdk/client-rds';
 import { SourceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { formatTimestamp } from '../../pipeline/keys.js';
+import { formatTimestamp } from '../../lib/timestamp.js';
 import { awsClientConfig, awsSourceError, hasAwsCode, isTransientAwsError, type AwsConnection } from './client.js';
 import { TAG_HOST, TAG_JOB, TAG_SOURCE, TAG_TEMPORARY } from './tags.js';
 import { abortReason, pollUntil, sleep } from './wait.js';

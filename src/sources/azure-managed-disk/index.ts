@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { ComputeManagementClient, Snapshot } from '@azure/arm-compute';
 import { safeCause } from '../../destinations/cloud/errors.js';
 import { SourceError } from '../../errors.js';
-import { formatTimestamp } from '../../pipeline/keys.js';
+import { formatTimestamp } from '../../lib/timestamp.js';
 import { TAG_HOST, TAG_SOURCE } from '../aws/tags.js';
 import { defineSource, type Artifact, type SourceContext } from '../types.js';
 import { azureCredential, tlsOptionsFor } from './credential.js';

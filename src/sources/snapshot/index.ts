@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { EC2Client, Snapshot, Volume } from '@aws-sdk/client-ec2';
 import { SourceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { formatTimestamp } from '../../pipeline/keys.js';
+import { formatTimestamp } from '../../lib/timestamp.js';
 import { awsClientConfig, awsRegion, awsSourceError, hasAwsCode, type AwsConnection } from '../aws/client.js';
 import { TAG_HOST, TAG_SOURCE } from '../aws/tags.js';
 import { pollUntil } from '../aws/wait.js';
