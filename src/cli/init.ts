@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { ExitCode, UsageError } from '../errors.js';
+import { shellQuote } from '../lib/shell-words.js';
 
 export interface InitOptions {
   source?: string[];
@@ -508,7 +509,7 @@ export function buildJob(options: InitOptions, jobPath: string): InitResult {
   const text =
     `// Job file written by \`backup init\`. JSON with comments and trailing commas. Every key: docs/job-file.md\n` +
     `// (or \`backup schema\` for editors). Secrets are not in this file: each *_file key names a 0600 file holding one.\n` +
-    `// Check it with: backup validate ${quoteArg(options.out)}\n` +
+    `// Check it with: backup validate ${shellQuote(options.out)}\n` +
     `{\n${root.join('')}` +
     listText('sources', ['What to back up. Each source is one dump (tar or SQL), stored under its id on every destination.'], sourceItems) +
     listText(
@@ -521,10 +522,6 @@ export function buildJob(options: InitOptions, jobPath: string): InitResult {
       : `\n  // Who hears about each run: e-mail, Slack, ntfy, Uptime Kuma, healthchecks... (see docs/job-file.md).\n  "notifications": [],\n`) +
     '}\n';
   return { text, secrets: builder.secrets };
-}
-
-function quoteArg(arg: string): string {
-  return /^[A-Za-z0-9_./:=@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export function commandInit(options: InitOptions): number {
@@ -562,7 +559,7 @@ export function commandInit(options: InitOptions): number {
     else if (secret.todo) out.write(`  wrote ${shown} (0600): a placeholder; put ${secret.todo} there\n`);
     else out.write(`  wrote ${shown} (0600)\n`);
   }
-  const job = quoteArg(options.out);
+  const job = shellQuote(options.out);
   const todo = secrets.some((s) => s.todo && !kept.includes(s.path));
   out.write(`next${todo ? ' (once the placeholders are replaced)' : ''}: backup validate ${job} && backup run --dry-run ${job}\n`);
   return ExitCode.ok;

@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import type { JobInfo } from '../plugin.js';
 import type { RunReport, RunStatus } from '../report.js';
 import { redact } from '../secrets.js';
-import { ShellWordsError, splitShellWords } from '../sources/sql/shell-words.js';
+import { ShellWordsError, splitShellWords } from '../lib/shell-words.js';
 
 export const DEFAULT_HOOK_TIMEOUT_SECONDS = 300;
 /** After SIGTERM, the group gets this long before SIGKILL. */

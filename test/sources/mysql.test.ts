@@ -12,7 +12,7 @@ import { Redactor } from '../../src/secrets.js';
 import { mysqlSource } from '../../src/sources/mysql/index.js';
 import { mysqldumpArgv, mysqlDumpProblems, mysqlOptionFile, planMysqldump } from '../../src/sources/sql/mysql-dump.js';
 import { mysqlDatabaseRenamer } from '../../src/sources/sql/mysql-restore.js';
-import { splitShellWords } from '../../src/sources/sql/shell-words.js';
+import { splitShellWords } from '../../src/lib/shell-words.js';
 import type { Source } from '../../src/sources/types.js';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';

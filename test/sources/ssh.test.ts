@@ -5,7 +5,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KnownHosts, fingerprint, keyTypeOf, knownHostsName, patternsMatch } from '../../src/sources/ssh/known-hosts.js';
-import { shellCommand, shellQuote } from '../../src/sources/ssh/remote-command.js';
+import { shellCommand, shellQuote } from '../../src/lib/shell-words.js';
 import { remoteScript } from '../../src/sources/ssh/remote-secret.js';
 import { findBinary } from '../support/binaries.js';
 import { makeTempDir } from '../support/tmp.js';

@@ -7,7 +7,8 @@
  */
 import { SourceError } from '../../errors.js';
 import { LazySshSession, sshTargetFromOptions, type ErrorFactory, type SshSession } from '../ssh/connection.js';
-import { captureRemote, runRemote, shellCommand, withSudo, type RemoteProgram } from '../ssh/remote-command.js';
+import { shellCommand } from '../../lib/shell-words.js';
+import { captureRemote, runRemote, withSudo, type RemoteProgram } from '../ssh/remote-command.js';
 import { SSH_SECRET_KEYS } from '../ssh/schema.js';
 import { defineSource, type Artifact } from '../types.js';
 import { LvmSshOptions } from './schema.js';

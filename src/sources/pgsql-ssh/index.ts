@@ -19,7 +19,8 @@ import {
   type PgConnection,
 } from '../sql/pg-dump.js';
 import { LazySshSession, sshTargetFromOptions, type ErrorFactory, type SshSession } from '../ssh/connection.js';
-import { captureRemote, runRemote, shellCommand } from '../ssh/remote-command.js';
+import { shellCommand } from '../../lib/shell-words.js';
+import { captureRemote, runRemote } from '../ssh/remote-command.js';
 import { SECRET_FILE, remoteScript, type RemoteScript } from '../ssh/remote-secret.js';
 import { SSH_SECRET_KEYS } from '../ssh/schema.js';
 import { defineSource, type Artifact, type SourceContext } from '../types.js';

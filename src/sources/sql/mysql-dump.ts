@@ -17,7 +17,8 @@ import type { Artifact, SourceContext } from '../types.js';
 import { firstInstalled } from './programs.js';
 import type { SecretFiles } from './secret-files.js';
 import type { KeyProblem } from './types.js';
-import { ShellWordsError, longOption, splitShellWords } from './shell-words.js';
+import { ShellWordsError, splitShellWords } from '../../lib/shell-words.js';
+import { longOption } from './long-option.js';
 
 /** How to reach and log in to the server. */
 export const MysqlConnectionShape = {

@@ -15,7 +15,8 @@ import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
 import type { Artifact, SourceContext } from '../types.js';
 import { runClient } from './programs.js';
 import type { SecretFiles } from './secret-files.js';
-import { ShellWordsError, longOption, splitShellWords } from './shell-words.js';
+import { ShellWordsError, splitShellWords } from '../../lib/shell-words.js';
+import { longOption } from './long-option.js';
 import type { KeyProblem } from './types.js';
 
 /** How to reach and log in to the server. */

@@ -10,18 +10,6 @@ import { INSTALL_HINTS } from '../../pipeline/process.js';
 import { redact } from '../../secrets.js';
 import type { SshSession } from './connection.js';
 
-/** Quotes one word for a POSIX shell: the remote side always runs commands through one. */
-export function shellQuote(word: string): string {
-  // Left bare only when no shell (zsh included: a leading "=" expands there) could change it.
-  if (/^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A command line from argv, every word quoted. */
-export function shellCommand(argv: readonly string[]): string {
-  return argv.map(shellQuote).join(' ');
-}
-
 /** `sudo -n` in front when asked (never prompts: a missing sudoers rule fails at once). */
 export function withSudo(argv: readonly string[], sudo: boolean | undefined): string[] {
   return sudo ? ['sudo', '-n', ...argv] : [...argv];

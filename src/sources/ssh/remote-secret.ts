@@ -15,7 +15,7 @@
  * waits for the body, stops the watcher and exits with the body's status; HUP, INT and TERM
  * stop the body too (a background body ignores INT) before the EXIT trap removes the file.
  */
-import { shellQuote } from './remote-command.js';
+import { shellQuote } from '../../lib/shell-words.js';
 
 /** How the wrapped command refers to the credentials file. */
 export const SECRET_FILE = '"$f"';

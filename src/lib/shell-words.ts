@@ -1,10 +1,13 @@
 /**
- * The original tool put `options` into a shell command line. We never run a shell, but the
- * string is split the way a POSIX shell splits words, so `--where="id > 5"` and
- * `--ignore-table='shop.big log'` keep meaning what they meant. Nothing is expanded: `$VAR`,
- * globs and `~` stay literal (job-file `${ENV}` substitution already happened at load time).
+ * POSIX shell words, both ways: splitting a command line the way a shell splits it (nothing
+ * is expanded: `$VAR`, globs and `~` stay literal), and quoting words so a shell reads them
+ * back unchanged.
+ *
+ * Splitting is for strings the original tool put into a shell command line (a dumper's
+ * `options`, a hook's `shell: false` command): `--where="id > 5"` and
+ * `--ignore-table='shop.big log'` keep meaning what they meant without running a shell.
+ * Quoting is for command lines that do go through a shell (the SSH host's).
  */
-
 export class ShellWordsError extends Error {}
 
 /** Splits `input` into words: blanks separate, '…' is literal, "…" honours \" \\ \$ \`, \x outside quotes is x. */
@@ -60,28 +63,14 @@ export function splitShellWords(input: string): string[] {
   return words;
 }
 
-/**
- * The long option's name of a word (`--lock-tables=1` → `lock-tables`), without the
- * `loose-`, `skip-`, `disable-`, `enable-` prefixes MySQL programs accept; `negated` tells
- * whether the word turns the option off (`--skip-x`, `--disable-x`, `--x=0|off|false`).
- */
-export function longOption(word: string): { name: string; value?: string; negated: boolean } | undefined {
-  if (!word.startsWith('--') || word === '--') return undefined;
-  let body = word.slice(2);
-  let value: string | undefined;
-  const eq = body.indexOf('=');
-  if (eq >= 0) {
-    value = body.slice(eq + 1);
-    body = body.slice(0, eq);
-  }
-  body = body.replace(/_/g, '-');
-  if (body.startsWith('loose-')) body = body.slice('loose-'.length);
-  let negated = false;
-  const prefix = /^(skip|disable|enable)-/.exec(body);
-  if (prefix) {
-    negated = prefix[1] !== 'enable';
-    body = body.slice(prefix[0].length);
-  }
-  if (value !== undefined && /^(0|off|false)$/i.test(value)) negated = !negated;
-  return { name: body, value, negated };
+/** Quotes one word for a POSIX shell. */
+export function shellQuote(word: string): string {
+  // Left bare only when no shell (zsh included: a leading "=" expands there) could change it.
+  if (/^[A-Za-z0-9_@%+:,./-][A-Za-z0-9_@%+=:,./-]*$/.test(word)) return word;
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A command line from argv, every word quoted. */
+export function shellCommand(argv: readonly string[]): string {
+  return argv.map(shellQuote).join(' ');
 }
