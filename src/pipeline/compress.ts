@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import type { Compression } from '../config/common.js';
 import { PipelineError } from '../errors.js';
-import { spawnProgram, stdoutOf } from './process.js';
+import { spawnProgram, stdoutOf } from '../lib/process.js';
 
 export interface CompressedStream {
   stream: Readable;

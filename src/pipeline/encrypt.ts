@@ -12,7 +12,7 @@ import { BackupError, ConfigError, PipelineError } from '../errors.js';
 import { decryptNative } from './openpgp-read.js';
 import { sessionKeyPackets } from './openpgp-session.js';
 import { SeipdEncryptor } from './openpgp-seipd.js';
-import { notFoundMessage } from './process.js';
+import { notFoundMessage } from '../lib/process.js';
 
 export type Encryption =
   | { kind: 'passphrase'; passphrase: string }

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import type { Job } from '../config/job.js';
 import { PipelineError, UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { spawnProgram } from './process.js';
+import { spawnProgram } from '../lib/process.js';
 import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, onlySourceId, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
 import { isWholeCopy } from './runs.js';

@@ -16,6 +16,7 @@ import { duration } from '../config/fields.js';
 import { PipelineError, SourceError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { JobInfo } from '../plugin.js';
+import { OutputTail } from '../lib/output-tail.js';
 import type { RunReport, RunStatus } from '../report.js';
 import { redact } from '../secrets.js';
 import { ShellWordsError, splitShellWords } from '../lib/shell-words.js';
@@ -24,7 +25,7 @@ export const DEFAULT_HOOK_TIMEOUT_SECONDS = 300;
 /** After SIGTERM, the group gets this long before SIGKILL. */
 const KILL_GRACE_MS = 5000;
 /** How much of the command's output is kept for the report and logs. */
-const OUTPUT_TAIL_CHARS = 2000;
+const REPORTED_OUTPUT_CHARS = 2000;
 const SHELL = '/bin/sh';
 
 const Argv = z.array(z.string().min(1, 'must not be empty')).min(1, 'give at least the program');
@@ -163,17 +164,13 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 /** Runs one command in its own process group; never rejects. */
 function execute(prepared: Prepared, env: Record<string, string>, signal: AbortSignal): Promise<HookResult> {
   return new Promise((resolve) => {
-    let output = '';
-    const keep = (chunk: Buffer) => {
-      output = (output + chunk.toString()).slice(-OUTPUT_TAIL_CHARS * 2);
-    };
     const child = spawn(prepared.file, prepared.args, {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    // Twice what is reported: trimming and redacting may shorten it.
+    const output = new OutputTail(REPORTED_OUTPUT_CHARS * 2).follow(child.stdout).follow(child.stderr);
     let timedOut = false;
     let interrupted = false;
     let forceKill: NodeJS.Timeout | undefined;
@@ -194,7 +191,7 @@ function execute(prepared: Prepared, env: Record<string, string>, signal: AbortS
       clearTimeout(timer);
       if (forceKill) clearTimeout(forceKill);
       signal.removeEventListener('abort', onAbort);
-      resolve({ ...result, output: redact(output.trim()).slice(-OUTPUT_TAIL_CHARS) });
+      resolve({ ...result, output: redact(output.toString().trim()).slice(-REPORTED_OUTPUT_CHARS) });
     };
     child.once('error', (error: NodeJS.ErrnoException) => {
       finish({ ok: false, how: error.code === 'ENOENT' ? `could not start: ${prepared.file} not found` : `could not start: ${error.message}` });

@@ -12,7 +12,7 @@ import type { Destination } from '../destinations/types.js';
 import { PipelineError } from '../errors.js';
 import { compressionFromFileName, decompressStream } from './compress.js';
 import { decryptStream, gpgDecryptionError, type DecryptionKey } from './encrypt.js';
-import { spawnProgram, stdoutOf } from './process.js';
+import { spawnProgram, stdoutOf } from '../lib/process.js';
 
 export interface Expected {
   size: number;

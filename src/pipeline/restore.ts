@@ -18,7 +18,7 @@ import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { readBack, plainFileName, restoredFileName, type Decryption } from './read-back.js';
 import { dataObjects, fileOf, isWholeCopy, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
-import { cleanUpOnSignal, spawnProgram, type SpawnedProgram } from './process.js';
+import { cleanUpOnSignal, spawnProgram, type SpawnedProgram } from '../lib/process.js';
 import { storedIdSource } from './stored-ids.js';
 import { feedAndDrain } from './streams.js';
 import type { Readable } from 'node:stream';

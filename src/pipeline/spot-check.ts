@@ -21,7 +21,7 @@ import type { Job, LoadedSource } from '../config/job.js';
 import { PipelineError, UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { FolderOptions } from '../sources/folder/schema.js';
-import { spawnProgram } from './process.js';
+import { spawnProgram } from '../lib/process.js';
 import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
 import { feedAndDrain } from './streams.js';

@@ -12,7 +12,7 @@ import { COMPRESSION_SUFFIX, compressStream } from './compress.js';
 import { ENCRYPTION_SUFFIX, type Encryption } from './encrypt.js';
 import { encryptOffThread } from './encrypt-thread.js';
 import { fanOut, type BranchResult, type FanOutResult } from './fanout.js';
-import { KILL_GRACE_MS, reapPrograms } from './process.js';
+import { KILL_GRACE_MS, reapPrograms } from '../lib/process.js';
 import { coalesce, pipeThrough, throttle } from './streams.js';
 
 const ENCRYPT_CHUNK_BYTES = 1 << 20;

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Job } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { spawnProgram } from './process.js';
+import { spawnProgram } from '../lib/process.js';
 import { isWholeCopy, listRuns, newestWholeRun, type StoredRun } from './runs.js';
 import { UsageError } from '../errors.js';
 import { feedAndDrain } from './streams.js';

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_HELP } from '../../src/notifications/prometheus/metrics.js';
-import { INSTALL_HINTS } from '../../src/pipeline/process.js';
+import { INSTALL_HINTS } from '../../src/lib/process.js';
 import { describeWith, findBinary } from '../support/binaries.js';
 import { makeTempDir } from '../support/tmp.js';
 

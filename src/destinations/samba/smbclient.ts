@@ -16,7 +16,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redact } from '../../secrets.js';
-import { notFoundMessage } from '../../pipeline/process.js';
+import { notFoundMessage } from '../../lib/process.js';
 import { makeRunTempDir } from '../../pipeline/sweep.js';
 
 export interface SmbConnection {

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { SourceError, describeSystemError, isSystemError } from '../../errors.js';
-import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
+import { spawnProgram, stdoutOf } from '../../lib/process.js';
 import { defineSource, type Artifact } from '../types.js';
 import { FolderOptions } from './schema.js';
 import { TOTALS_FLAG, tarArtifact } from './totals.js';

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { BackupError, SourceError } from '../../errors.js';
 import { flag, port, secret, text, wordList } from '../../config/fields.js';
-import { spawnProgram, stdoutOf } from '../../pipeline/process.js';
+import { spawnProgram, stdoutOf } from '../../lib/process.js';
 import type { Artifact, SourceContext } from '../types.js';
 import { firstInstalled } from './programs.js';
 import type { SecretFiles } from './secret-files.js';

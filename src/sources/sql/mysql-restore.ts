@@ -9,7 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import { SourceError } from '../../errors.js';
-import { spawnProgram } from '../../pipeline/process.js';
+import { spawnProgram } from '../../lib/process.js';
 import type { RestoreTarget } from '../types.js';
 import { LineFilter } from './line-filter.js';
 import { defaultsFileArgument, explainMysqlFailure, mysqlClientCommand, mysqlOptionFile, mysqlOptionFilePath, mysqlServerArgs, type MysqlConnection } from './mysql-dump.js';

@@ -5,7 +5,7 @@
  */
 import type { Readable } from 'node:stream';
 import { SourceError } from '../../errors.js';
-import { spawnProgram } from '../../pipeline/process.js';
+import { spawnProgram } from '../../lib/process.js';
 import type { RestoreTarget } from '../types.js';
 import { LineFilter } from './line-filter.js';
 import { explainPgFailure, pgConnectionArgs, pgDatabaseArgument, pgEnvironment, pgQuery, pgpassFile, type PgConnection, type PgRun } from './pg-dump.js';

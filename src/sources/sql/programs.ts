@@ -8,7 +8,7 @@ import { delimiter, join } from 'node:path';
 import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SourceError } from '../../errors.js';
-import { spawnProgram, type SpawnedProgram } from '../../pipeline/process.js';
+import { spawnProgram, type SpawnedProgram } from '../../lib/process.js';
 
 /** True when `name` is an executable on PATH (or an executable path). */
 export function isInstalled(name: string, path = process.env.PATH ?? ''): boolean {

@@ -6,7 +6,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
-import { INSTALL_HINTS } from '../../pipeline/process.js';
+import { INSTALL_HINTS } from '../../lib/process.js';
+import { OutputTail } from '../../lib/output-tail.js';
 import { redact } from '../../secrets.js';
 import type { SshSession } from './connection.js';
 
@@ -14,8 +15,6 @@ import type { SshSession } from './connection.js';
 export function withSudo(argv: readonly string[], sudo: boolean | undefined): string[] {
   return sudo ? ['sudo', '-n', ...argv] : [...argv];
 }
-
-const STDERR_TAIL_BYTES = 4096;
 
 export interface RemoteCommandOptions {
   /** Label in messages ("tar", "mysqldump"). */
@@ -74,11 +73,8 @@ function sendSignal(channel: ClientChannel, name: string): void {
 export async function runRemote(session: SshSession, command: string, options: RemoteCommandOptions): Promise<RemoteProgram> {
   if (options.signal?.aborted) throw session.fail(`${options.label} on ${session.where} was not started: the run was aborted`);
   const channel = await session.exec(command);
-  let tail = '';
-  channel.stderr.on('data', (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-STDERR_TAIL_BYTES);
-  });
-  const stderrTail = () => redact(tail.trim());
+  const tail = new OutputTail().follow(channel.stderr);
+  const stderrTail = () => redact(tail.toString().trim());
   const warnings: string[] = [];
   let aborted = false;
   const abort = () => {

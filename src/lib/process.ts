@@ -1,7 +1,7 @@
 /**
- * Spawning the external programs the pipeline streams through (tar, zstd, dumpers). One place
- * decides what an exit status means, keeps the stderr tail for the error, redacts it, and
- * turns "command not found" into an install hint.
+ * Spawning the external programs the pipeline and the sources stream through (tar, zstd,
+ * dumpers). One place decides what an exit status means, keeps the stderr tail for the error,
+ * redacts it, and turns "command not found" into an install hint.
  *
  * node:child_process is used directly rather than execa for these: the pipeline hands one
  * child's stdout pipe straight to the next child's stdin (an OS pipe Node never reads from),
@@ -11,6 +11,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import type { Readable } from 'node:stream';
 import { BackupError, SourceError, PipelineError, type ErrorLayer } from '../errors.js';
 import { redact } from '../secrets.js';
+import { OutputTail } from './output-tail.js';
 
 /** How to get the program on Debian/Ubuntu, for the "not found" error. */
 export const INSTALL_HINTS: Record<string, string> = {
@@ -35,8 +36,6 @@ export function notFoundMessage(command: string): string {
   const hint = INSTALL_HINTS[name];
   return `${name} not found on PATH${hint ? `; install it with: ${hint}` : ''}`;
 }
-
-const STDERR_TAIL_BYTES = 4096;
 
 /** How long a program asked to stop (SIGTERM) may take before it is killed (SIGKILL). */
 export const KILL_GRACE_MS = 3000;
@@ -112,12 +111,9 @@ export function spawnProgram(command: string, args: readonly string[], options: 
     cwd: options.cwd,
     stdio: options.stdio ?? ['ignore', 'pipe', 'pipe'],
   });
-  let tail = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-STDERR_TAIL_BYTES);
-  });
+  const tail = new OutputTail().follow(child.stderr);
   const warnings: string[] = [];
-  const stderrTail = () => redact(tail.trim());
+  const stderrTail = () => redact(tail.toString().trim());
 
   // Stop on abort: SIGTERM, then SIGKILL if the program has not exited after a grace period.
   let killTimer: NodeJS.Timeout | undefined;
