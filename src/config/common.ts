@@ -3,7 +3,7 @@
  * Names and 0/1 flags follow the original tool's job files.
  */
 import { z } from 'zod';
-import { HookSettings } from '../pipeline/hooks.js';
+import { HookSettings } from './hooks.js';
 import { MIN_PASSPHRASE_LENGTH } from '../secrets.js';
 import { count, duration, flag, rate, text } from './fields.js';
 

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { Compression, EncryptionSettings, Passphrase } from './common.js';
 import { duration } from './fields.js';
-import { HookSettings } from '../pipeline/hooks.js';
+import { HookSettings } from './hooks.js';
 import type { JobInfo } from '../plugin.js';
 import type { SourcePlugin } from '../sources/types.js';
 import type { DestinationPlugin } from '../destinations/types.js';

@@ -14,10 +14,8 @@
  * The run key names both: `20261129000000-2`.
  */
 import { DEFAULT_KEY_TEMPLATE } from '../config/common.js';
-import { ConfigError } from '../errors.js';
+import { validateKeyTemplate } from '../config/key-template.js';
 import { formatTimestamp, parseTimestamp } from '../lib/timestamp.js';
-
-const PLACEHOLDERS = ['id', 'hostname', 'timestamp', 'date', 'yyyy-mm-dd', 'file'] as const;
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -60,18 +58,7 @@ export class KeyLayout {
     readonly hostname: string,
   ) {
     this.template = (template ?? DEFAULT_KEY_TEMPLATE).replace(/^\/+/, '');
-    KeyLayout.validate(this.template);
-  }
-
-  static validate(template: string): void {
-    const problems: string[] = [];
-    for (const m of template.matchAll(/\{([^}]*)\}/g)) {
-      if (!(PLACEHOLDERS as readonly string[]).includes(m[1]!)) problems.push(`unknown placeholder {${m[1]}}`);
-    }
-    if (!template.endsWith('{file}')) problems.push('must end with {file}');
-    if (template.split('/').some((part) => part === '..' || part === '.')) problems.push('must not contain "." or ".." folders');
-    if (!/\{(timestamp|date|yyyy-mm-dd)\}/.test(template)) problems.push('needs {timestamp} or {date} to tell runs apart');
-    if (problems.length) throw new ConfigError(problems.map((message) => ({ path: 'key_template', message })));
+    validateKeyTemplate(this.template);
   }
 
   /** Whether runs are told apart only by the day (no `{timestamp}`). */

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupError, SourceError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { HookSettings, runAfterHooks, runBeforeHooks, type HookScope } from '../../src/pipeline/hooks.js';
+import { HookSettings } from '../../src/config/hooks.js';
+import { runAfterHooks, runBeforeHooks, type HookScope } from '../../src/pipeline/hooks.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const Settings = z.object(HookSettings);
