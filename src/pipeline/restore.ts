@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import { lstat, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { makeRunTempDir, ownerTag, tempFolderOwnerAlive } from './sweep.js';
+import { makeRunTempDir, ownerTag, tempFolderOwnerAlive } from '../lib/temp-dir.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { makeRunTempDir } from './sweep.js';
+import { makeRunTempDir } from '../lib/temp-dir.js';
 import type { Job, LoadedDestination, LoadedSource } from '../config/job.js';
 import type { Destination } from '../destinations/types.js';
 import { describeError } from '../errors.js';

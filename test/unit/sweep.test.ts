@@ -5,14 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localDestination } from '../../src/destinations/local/index.js';
 import { silentLogger } from '../../src/log.js';
-import { makeRunTempDir, sweepPartials, sweepTempFolders, tempFolderOwnerAlive } from '../../src/pipeline/sweep.js';
+import { makeRunTempDir, tempFolderOwnerAlive } from '../../src/lib/temp-dir.js';
+import { sweepPartials, sweepTempFolders } from '../../src/pipeline/sweep.js';
 import { makeTempDir } from '../support/tmp.js';
 
-const SWEEP_JS = fileURLToPath(new URL('../../dist/pipeline/sweep.js', import.meta.url));
+const TEMP_DIR_JS = fileURLToPath(new URL('../../dist/lib/temp-dir.js', import.meta.url));
 
 /** A real process that makes a run temp folder with a pgpass file in it, then exits (as kill -9 would leave it). */
 function folderOfDeadProcess(base: string): string {
-  const script = `const { makeRunTempDir } = await import(${JSON.stringify(SWEEP_JS)});
+  const script = `const { makeRunTempDir } = await import(${JSON.stringify(TEMP_DIR_JS)});
     const { writeFileSync } = await import('node:fs');
     const dir = await makeRunTempDir(${JSON.stringify(base)}, 'backup-runner-');
     writeFileSync(dir + '/pgpass-0123abcd', '*:*:*:*:secret', { mode: 0o600 });

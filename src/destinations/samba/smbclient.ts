@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redact } from '../../secrets.js';
 import { notFoundMessage } from '../../lib/process.js';
-import { makeRunTempDir } from '../../pipeline/sweep.js';
+import { makeRunTempDir } from '../../lib/temp-dir.js';
 
 export interface SmbConnection {
   host: string;
