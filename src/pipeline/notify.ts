@@ -8,7 +8,7 @@ import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateContext } from '../plugin.js';
 import { withRetry } from '../retry.js';
-import { isPermanentHttpError } from '../notifications/http.js';
+import { isPermanentHttpError } from '../lib/http.js';
 import type { NotificationEvent, Notifier } from '../notifications/types.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 30;

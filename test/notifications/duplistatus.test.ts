@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { duplicatiDuration, duplistatusNotification } from '../../src/notifications/duplistatus/index.js';
-import { HttpStatusError, isPermanentHttpError } from '../../src/notifications/http.js';
+import { HttpStatusError, isPermanentHttpError } from '../../src/lib/http.js';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';

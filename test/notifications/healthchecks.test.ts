@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { healthchecksNotification, runUuid } from '../../src/notifications/healthchecks/index.js';
-import { HttpStatusError, isPermanentHttpError } from '../../src/notifications/http.js';
+import { HttpStatusError, isPermanentHttpError } from '../../src/lib/http.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';
 import { buildNotifier, deliver, rejectionOf } from '../support/notifier-harness.js';
 import { eventsOf, makeRunReport, makeSourceReport } from '../support/reports.js';

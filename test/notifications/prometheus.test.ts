@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPermanentHttpError } from '../../src/notifications/http.js';
+import { isPermanentHttpError } from '../../src/lib/http.js';
 import { groupingSegment } from '../../src/notifications/prometheus/metrics.js';
 import { prometheusNotification } from '../../src/notifications/prometheus/index.js';
 import type { RunReport } from '../../src/report.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HttpStatusError, isPermanentHttpError } from '../../src/notifications/http.js';
+import { HttpStatusError, isPermanentHttpError } from '../../src/lib/http.js';
 import { MAX_MSG, pushMessage, runMilliseconds, uptimeKumaNotification } from '../../src/notifications/uptime-kuma/index.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';
 import { buildNotifier, deliver, rejectionOf } from '../support/notifier-harness.js';

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NotificationCommon } from '../../src/config/common.js';
 import { pluginSchema } from '../../src/config/validate.js';
-import { isPermanentHttpError } from '../../src/notifications/http.js';
+import { isPermanentHttpError } from '../../src/lib/http.js';
 import { WEBHOOK_FORMAT, webhookNotification } from '../../src/notifications/webhook/index.js';
 import type { RunReport, SourceReport } from '../../src/report.js';
 import { redact, redactor } from '../../src/secrets.js';

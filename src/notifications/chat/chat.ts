@@ -12,7 +12,7 @@ import { runOutcomeWanted, type EventDefaults } from '../events.js';
 import { eventBody, eventTitle } from '../message.js';
 import { NotificationError } from '../../errors.js';
 import { API_PATH_WORDS } from '../../secrets.js';
-import { HttpStatusError, sendHttp, type HttpRequest, type HttpResponse } from '../http.js';
+import { HttpStatusError, sendHttp, type HttpRequest, type HttpResponse } from '../../lib/http.js';
 import type { NotificationEvent, NotificationKind } from '../types.js';
 
 /** The original's defaults for chat channels: failures only. */

@@ -5,7 +5,7 @@
  */
 import { sleep } from '../../retry.js';
 import { channelId, chatText, chatWanted, chatWants, fitChars, send } from '../chat/chat.js';
-import { HttpStatusError, safeOrigin, type HttpResponse } from '../http.js';
+import { HttpStatusError, safeOrigin, type HttpResponse } from '../../lib/http.js';
 import { defineNotification } from '../types.js';
 import { DiscordOptions } from './schema.js';
 

@@ -10,7 +10,7 @@ import { redactDeep } from '../../secrets.js';
 import type { RunReport, SourceReport } from '../../report.js';
 import { totalStoredBytes } from '../../report.js';
 import { makeWants } from '../events.js';
-import { sendHttp } from '../http.js';
+import { sendHttp } from '../../lib/http.js';
 import { sourceLine } from '../message.js';
 import { defineNotification } from '../types.js';
 import { DuplistatusOptions } from './schema.js';

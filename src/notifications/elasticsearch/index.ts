@@ -13,7 +13,7 @@ import { redactedExcerpt, redactor } from '../../secrets.js';
 import type { RunReport, SourceReport } from '../../report.js';
 import { totalStoredBytes } from '../../report.js';
 import { loginOf, loginProblems, type Login } from '../credentials.js';
-import { HttpStatusError, basicAuth, sendHttp } from '../http.js';
+import { HttpStatusError, basicAuth, sendHttp } from '../../lib/http.js';
 import { reportForExport } from '../message.js';
 import { defineNotification } from '../types.js';
 import { ElasticsearchOptions } from './schema.js';

@@ -10,7 +10,7 @@ import { ConfigError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 import { channelId, send, tailBytes } from '../chat/chat.js';
 import { runOutcomeWanted, type EventDefaults } from '../events.js';
-import { HttpStatusError, safeOrigin } from '../http.js';
+import { HttpStatusError, safeOrigin } from '../../lib/http.js';
 import { eventBody, eventTitle } from '../message.js';
 import { defineNotification, type NotificationEvent } from '../types.js';
 import { HealthchecksOptions } from './schema.js';

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import { channelId, chatText, chatWanted, chatWants, fitBytes, send } from '../chat/chat.js';
-import { basicAuth } from '../http.js';
+import { basicAuth } from '../../lib/http.js';
 import { isFailure } from '../message.js';
 import { defineNotification, type NotificationEvent } from '../types.js';
 import { NtfyOptions } from './schema.js';

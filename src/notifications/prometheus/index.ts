@@ -13,7 +13,7 @@ import { NotificationError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 import type { RunReport } from '../../report.js';
 import { loginOf, loginProblems } from '../credentials.js';
-import { HttpStatusError, basicAuth, isPermanentHttpError, safeOrigin, sendHttp } from '../http.js';
+import { HttpStatusError, basicAuth, isPermanentHttpError, safeOrigin, sendHttp } from '../../lib/http.js';
 import { defineNotification } from '../types.js';
 import { groupingSegment, mergeGroup, parseExposition, renderExposition, runSamples, sourceSamples, sourceSucceeded, type Sample } from './metrics.js';
 import { PrometheusOptions } from './schema.js';

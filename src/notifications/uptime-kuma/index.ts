@@ -10,7 +10,7 @@ import { redact } from '../../secrets.js';
 import { totalStoredBytes, type RunReport } from '../../report.js';
 import { channelId, scrubUrlParts, send } from '../chat/chat.js';
 import { runOutcomeWanted, type EventDefaults } from '../events.js';
-import { HttpStatusError, safeOrigin } from '../http.js';
+import { HttpStatusError, safeOrigin } from '../../lib/http.js';
 import { formatBytes, formatDuration } from '../message.js';
 import { defineNotification } from '../types.js';
 import { UptimeKumaOptions } from './schema.js';

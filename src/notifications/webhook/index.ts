@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { redactDeep, redactor } from '../../secrets.js';
 import { makeWants } from '../events.js';
-import { sendHttp } from '../http.js';
+import { sendHttp } from '../../lib/http.js';
 import { reportForExport } from '../message.js';
 import { defineNotification, type NotificationEvent } from '../types.js';
 import { WebhookOptions } from './schema.js';

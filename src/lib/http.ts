@@ -1,7 +1,8 @@
 /**
- * HTTP for notification channels, written once: fetch with the caller's abort signal, errors
- * that name the channel and the HTTP status without leaking the URL (webhook URLs and push
- * URLs carry tokens), and a verdict on which failures are worth retrying.
+ * HTTP for the notification channels, written once: fetch with the caller's abort signal,
+ * errors that name the channel and the HTTP status without leaking the URL (webhook URLs and
+ * push URLs carry tokens), and the verdict on which failures are worth retrying that the
+ * notification dispatcher (src/pipeline/notify.ts) asks.
  */
 import { NotificationError } from '../errors.js';
 import { redact, redactedExcerpt } from '../secrets.js';
