@@ -3,7 +3,7 @@
  * second, finished with a newline when the artifact is done. Nothing is drawn without a TTY
  * (cron, systemd, CI), so logs there stay plain lines.
  */
-import { formatBytes, formatDuration } from '../notifications/message.js';
+import { formatBytes, formatDuration } from '../lib/format.js';
 import type { ArtifactProgress } from '../pipeline/store-artifact.js';
 
 /** `db.sql.zst.gpg  12.3 MiB stored  4.1 MiB/s  3s` */

@@ -1,6 +1,6 @@
 /** `backup list`, `backup files`, `backup restore`, `backup verify`. */
 import { ExitCode, UsageError } from '../errors.js';
-import { formatBytes } from '../notifications/message.js';
+import { formatBytes } from '../lib/format.js';
 import { listJob } from '../pipeline/list.js';
 import { describeOwner } from '../pipeline/runs.js';
 import { onlySourceId, restore, type RestoreOptions } from '../pipeline/restore.js';

@@ -9,7 +9,7 @@ import type { Job } from '../config/job.js';
 import { parseDurationSeconds } from '../config/fields.js';
 import { ExitCode, UsageError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { formatBytes, formatDuration } from '../notifications/message.js';
+import { formatBytes, formatDuration } from '../lib/format.js';
 import { listJob } from '../pipeline/list.js';
 import { NotificationDispatcher } from '../pipeline/notify.js';
 import { buildReport } from '../report/data.js';

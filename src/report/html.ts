@@ -7,7 +7,7 @@
  * `data-errors`. It logs nothing to the console.
  */
 import { createHash } from 'node:crypto';
-import { formatBytes, formatDuration } from '../notifications/message.js';
+import { formatBytes, formatDuration } from '../lib/format.js';
 import { formatAge } from '../state/status.js';
 import type { ReportData, ReportRun, ReportSource } from './data.js';
 import { STATE_COLORS, STATUS_COLORS, ageGauge, esc, lineChart, storedRuns, timeDomain, timeline, type TimeDomain } from './svg.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressLine } from '../../src/cli/progress.js';
 import { retentionText } from '../../src/cli/summary.js';
 import { DestinationError, PipelineError, SourceError, describeError } from '../../src/errors.js';
-import { formatDuration } from '../../src/notifications/message.js';
+import { formatDuration } from '../../src/lib/format.js';
 import { makeTempDir } from '../support/tmp.js';
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {

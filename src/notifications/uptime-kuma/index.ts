@@ -11,7 +11,7 @@ import { totalStoredBytes, type RunReport } from '../../report.js';
 import { channelId, scrubUrlParts, send } from '../chat/chat.js';
 import { runOutcomeWanted, type EventDefaults } from '../events.js';
 import { HttpStatusError, safeOrigin } from '../../lib/http.js';
-import { formatBytes, formatDuration } from '../message.js';
+import { formatBytes, formatDuration } from '../../lib/format.js';
 import { defineNotification } from '../types.js';
 import { UptimeKumaOptions } from './schema.js';
 
