@@ -7,7 +7,7 @@ import type { LoadedNotification } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateContext } from '../plugin.js';
-import { withRetry } from '../retry.js';
+import { withRetry } from '../lib/retry.js';
 import { isPermanentHttpError } from '../lib/http.js';
 import type { NotificationEvent, Notifier } from '../notifications/types.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Redactor, maskUrlCredentials, redactDeep, redactedExcerpt, redactor } from '../../src/secrets.js';
-import { withRetry } from '../../src/retry.js';
+import { withRetry } from '../../src/lib/retry.js';
 import { nearest } from '../../src/config/nearest.js';
 import { loadJobText, JobFileError } from '../../src/config/load.js';
 import { COMPLETE_EXAMPLE, ITEM_EXAMPLES } from '../fixtures/original-readme-examples.js';

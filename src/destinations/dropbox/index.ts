@@ -11,6 +11,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dropbox, DropboxAuth, files } from 'dropbox';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
@@ -31,8 +32,6 @@ export function normaliseFolder(folder: string | undefined): string {
 function headerSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The fetch the SDK uses: maps the API hosts onto `endpoint` when set, sends the token

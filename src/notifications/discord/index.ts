@@ -3,7 +3,7 @@
  * Rate limits (429) are waited out once when Discord asks for a short pause, and otherwise
  * reported as retryable so the dispatcher backs off. The webhook URL is a secret.
  */
-import { sleep } from '../../retry.js';
+import { sleep } from '../../lib/retry.js';
 import { channelId, chatText, chatWanted, chatWants, fitChars, send } from '../chat/chat.js';
 import { HttpStatusError, safeOrigin, type HttpResponse } from '../../lib/http.js';
 import { defineNotification } from '../types.js';

@@ -9,13 +9,14 @@
  * (the process was killed), the next run of the same source on the same host finds the
  * instance by its tags and deletes it first.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DBInstance, DBSnapshot, RDSClient, Tag } from '@aws-sdk/client-rds';
 import { SourceError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { formatTimestamp } from '../../lib/timestamp.js';
 import { awsClientConfig, awsSourceError, hasAwsCode, isTransientAwsError, type AwsConnection } from './client.js';
 import { TAG_HOST, TAG_JOB, TAG_SOURCE, TAG_TEMPORARY } from './tags.js';
-import { abortReason, pollUntil, sleep } from './wait.js';
+import { abortReason, pollUntil } from './wait.js';
 
 type RdsSdk = typeof import('@aws-sdk/client-rds');
 

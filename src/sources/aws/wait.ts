@@ -2,28 +2,13 @@
  * Waiting for cloud resources, always interruptible: a run stopped by SIGINT/SIGTERM (or a
  * systemd timeout) must stop waiting at once so the cleanup can delete what the run created.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../../errors.js';
 
 /** Why the signal fired, as an Error. */
 export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error(typeof reason === 'string' ? reason : 'aborted');
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortReason(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 export interface PollState<T> {
@@ -66,6 +51,7 @@ export async function pollUntil<T>(check: () => Promise<PollState<T>>, options: 
         plugin: options.plugin,
       });
     }
-    await sleep(Math.min(options.intervalSeconds * 1000, left), options.signal);
+    // An abort ends the wait at once; the check at the top of the loop then throws its reason.
+    await sleep(Math.min(options.intervalSeconds * 1000, left), undefined, { signal: options.signal }).catch(() => undefined);
   }
 }

@@ -1,8 +1,11 @@
 /**
- * Retries with exponential backoff and full jitter, bounded in attempts and in total time.
- * Used for notifications and for transient destination errors; permanent errors (an
- * `isPermanent` verdict, e.g. HTTP 4xx other than 408/429) fail at once.
+ * Retries with exponential backoff and full jitter (the delay before attempt n+1 is random
+ * between 0 and min(maxDelayMs, baseDelayMs x 2^(n-1))), bounded in attempts and in total
+ * time: no retry whose delay would end past the deadline. Used by the notification dispatcher.
+ * Permanent errors (an `isPermanent` verdict, e.g. HTTP 4xx other than 408/429) and an aborted
+ * signal fail at once.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface RetryOptions {
   /** Attempts in all, the first included (default 3). */
@@ -21,18 +24,13 @@ export interface RetryOptions {
   random?: () => number;
 }
 
+/**
+ * Resolves after `ms`; rejects as soon as `signal` aborts, with its reason (a deadline's
+ * TimeoutError says more than the generic AbortError node:timers/promises rejects with).
+ */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return delay(ms, undefined, { signal }).catch((error: unknown) => {
+    throw signal?.aborted ? signal.reason : error;
   });
 }
 
