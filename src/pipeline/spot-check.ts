@@ -17,10 +17,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
 import type { Job, LoadedSource } from '../config/job.js';
 import { PipelineError, UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { FolderOptions } from '../sources/folder/schema.js';
 import { spawnProgram } from '../lib/process.js';
 import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
@@ -28,6 +28,9 @@ import { feedAndDrain } from './streams.js';
 import { TAR_LIST_ARGS, displayName, feedOrStop, parseTarLine, pickTarFile, tarEnv, type TarMember } from './tar-members.js';
 
 export const DEFAULT_SPOT_TOLERANCE = 10;
+
+/** What the spot check reads of a folder source's options: the live folder and tar's excludes. */
+const LiveFolder = z.object({ path: z.string(), excludes: z.array(z.string()).optional() });
 
 export interface SpotOptions extends Pick<RestoreOptions, 'identity' | 'identityPassphrase'> {
   source?: string;
@@ -99,15 +102,15 @@ async function spotOne(job: Job, source: LoadedSource, opened: OpenedDestination
       const sample = pickRandom(archived, options.count);
       result.sampled = sample.length;
       const hashes = await hashMembers(await read(), sample, id);
-      const options_ = source.options as unknown as FolderOptions;
-      const target = resolve(options_.path);
+      const folder = LiveFolder.parse(source.options);
+      const target = resolve(folder.path);
       for (const member of sample) {
         const live = join(dirname(target), member.name);
         const state = await compareLive(live, member, hashes.get(member.name)!);
         result[state].push(displayName(member.name));
       }
       const names = new Set(archived.map((m) => m.name));
-      const liveFiles = await listLiveFolder(target, options_.excludes ?? [], id);
+      const liveFiles = await listLiveFolder(target, folder.excludes ?? [], id);
       result.added = liveFiles.filter((n) => !names.has(n)).map(displayName);
 
       const changed = result.differ.length + result.vanished.length;
