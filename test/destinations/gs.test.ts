@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gsDestination } from '../../src/destinations/gs/index.js';
 import { DestinationError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { describeDestinationContract, failingStream, listKeys, randomStream } from '../support/destination-contract.js';
+import { abortingStream, describeDestinationContract, failingStream, listKeys, randomStream } from '../support/destination-contract.js';
 import { startGcsFake } from '../support/fakes/gcs.js';
 import { keyFile, makeServiceAccount } from '../support/fakes/google-oauth.js';
 import { closedPort } from '../support/fakes/http.js';
@@ -74,8 +74,7 @@ describe('gs destination', () => {
   it('never finalizes an aborted upload', async () => {
     const d = await good();
     const controller = new AbortController();
-    const { stream } = randomStream(40 * 1024 * 1024, 5);
-    setTimeout(() => controller.abort(new Error('source failed')), 100);
+    const stream = abortingStream(controller, new Error('source failed'));
     await expect(d.put('aborted/x.bin', stream, { signal: controller.signal })).rejects.toThrow(/aborted \(source failed\)/);
     expect(await listKeys(d, 'aborted/')).toEqual([]);
     expect(env.fake.openSessions()).toBe(0);

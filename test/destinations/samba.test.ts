@@ -8,7 +8,7 @@ import type { Destination } from '../../src/destinations/types.js';
 import { DestinationError, describeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { describeWith } from '../support/binaries.js';
-import { describeDestinationContract, failingStream, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
+import { abortingStream, describeDestinationContract, failingStream, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
 import { SMBD_BINARIES, startSmbd, type SmbdServer } from '../support/smbd.js';
 
 const ctx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
@@ -114,8 +114,7 @@ describeWith(SMBD_BINARIES, 'samba destination against smbd', () => {
         /storing fail\/a.bin failed: the data stream failed \(source failed mid-stream\); nothing was stored/,
       );
       const controller = new AbortController();
-      const { stream } = randomStream(64 * 1024 * 1024, 2);
-      setTimeout(() => controller.abort(new Error('dump failed')), 100);
+      const stream = abortingStream(controller, new Error('dump failed'));
       await expect(d.put('fail/b.bin', stream, { signal: controller.signal })).rejects.toThrow(/upload aborted \(dump failed\)/);
       expect((await filesUnder(smb.shareDir)).filter((f) => !f.endsWith('/'))).toEqual([]);
     });

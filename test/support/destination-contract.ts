@@ -141,6 +141,36 @@ export function randomStream(total: number, seed = 1): { stream: Readable; sha25
   return { stream, sha256 };
 }
 
+/**
+ * A stream for the abort path that cannot race the put: it supplies data until the destination
+ * has read `abortAfter` bytes, then supplies nothing more and aborts `controller` (on the next
+ * turn of the event loop, outside the destination's read). Only after the abort does it go on:
+ * a destination that ignores the signal gets the rest of `total` bytes and the end, so its put
+ * completes and the test fails at once instead of hanging.
+ */
+export function abortingStream(controller: AbortController, reason: Error, abortAfter = 1024 * 1024, total = 16 * 1024 * 1024): Readable {
+  const chunk = randomBytes(64 * 1024);
+  let read = 0;
+  let waiting = false;
+  const next = (stream: Readable) => {
+    const size = Math.min(chunk.length, total - read);
+    read += size;
+    stream.push(size > 0 ? chunk.subarray(0, size) : null);
+  };
+  const stream = new Readable({
+    read() {
+      if (read < abortAfter || controller.signal.aborted) return next(this);
+      if (waiting) return;
+      waiting = true;
+      setImmediate(() => {
+        controller.abort(reason);
+        if (!stream.destroyed) next(stream);
+      });
+    },
+  });
+  return stream;
+}
+
 /** A stream that sends `bytes` then fails, as a dumper dying mid-way. */
 export function failingStream(bytes: number): Readable {
   let sent = false;
@@ -246,9 +276,9 @@ export function describeDestinationContract(name: string, makeSubject: () => Pro
     it('leaves nothing behind when the put is aborted', async () => {
       const key = `${run}/aborted/aborted.bin`;
       const controller = new AbortController();
-      const { stream } = randomStream(64 * 1024 * 1024, 3);
-      setTimeout(() => controller.abort(new Error('source failed')), 150);
+      const stream = abortingStream(controller, new Error('source failed'));
       await expect(d.put(key, stream, { signal: controller.signal })).rejects.toThrow();
+      expect(controller.signal.aborted).toBe(true);
       expect(await listKeys(d, `${run}/aborted/`)).toEqual([]);
     }, timeout);
 
