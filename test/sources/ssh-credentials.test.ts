@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
-import { connectSsh, type ErrorFactory, type SshSession } from '../../src/sources/ssh/connection.js';
+import { connectSsh, type ErrorFactory, type SshSession } from '../../src/lib/ssh/connection.js';
 import { captureRemote, runRemote, type RemoteProgram } from '../../src/sources/ssh/remote-command.js';
 import { remoteScript } from '../../src/sources/ssh/remote-secret.js';
 import { describeWith } from '../support/binaries.js';

@@ -4,7 +4,7 @@ import { createHmac, randomBytes, randomInt } from 'node:crypto';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KnownHosts, fingerprint, keyTypeOf, knownHostsName, patternsMatch } from '../../src/sources/ssh/known-hosts.js';
+import { KnownHosts, fingerprint, keyTypeOf, knownHostsName, patternsMatch } from '../../src/lib/ssh/known-hosts.js';
 import { shellCommand, shellQuote } from '../../src/lib/shell-words.js';
 import { remoteScript } from '../../src/sources/ssh/remote-secret.js';
 import { findBinary } from '../support/binaries.js';

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SFTPWrapper, Stats } from 'ssh2';
 import { DestinationError, ObjectNotFoundError, type BackupErrorOptions } from '../../errors.js';
-import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../sources/ssh/connection.js';
+import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../lib/ssh/connection.js';
 import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
 import { SftpOptions } from './schema.js';
 import { SftpDownload, SftpUpload, blockSizes } from './transfer.js';

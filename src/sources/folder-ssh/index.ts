@@ -7,10 +7,10 @@ import { posix } from 'node:path';
 import { SourceError } from '../../errors.js';
 import { tarArguments } from '../folder/index.js';
 import { tarArtifact } from '../folder/totals.js';
-import { LazySshSession, sshTargetFromOptions, type ErrorFactory } from '../ssh/connection.js';
+import { LazySshSession, type ErrorFactory } from '../../lib/ssh/connection.js';
 import { shellCommand } from '../../lib/shell-words.js';
 import { captureRemote, runRemote, withSudo } from '../ssh/remote-command.js';
-import { SSH_SECRET_KEYS } from '../ssh/schema.js';
+import { SSH_SECRET_KEYS, sshTargetFromOptions } from '../ssh/schema.js';
 import { defineSource, type Artifact } from '../types.js';
 import { FolderSshOptions } from './schema.js';
 

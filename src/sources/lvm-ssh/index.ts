@@ -6,10 +6,10 @@
  * removes the snapshot it created, so a failure never leaves an extra snapshot filling up.
  */
 import { SourceError } from '../../errors.js';
-import { LazySshSession, sshTargetFromOptions, type ErrorFactory, type SshSession } from '../ssh/connection.js';
+import { LazySshSession, type ErrorFactory, type SshSession } from '../../lib/ssh/connection.js';
 import { shellCommand } from '../../lib/shell-words.js';
 import { captureRemote, runRemote, withSudo, type RemoteProgram } from '../ssh/remote-command.js';
-import { SSH_SECRET_KEYS } from '../ssh/schema.js';
+import { SSH_SECRET_KEYS, sshTargetFromOptions } from '../ssh/schema.js';
 import { defineSource, type Artifact } from '../types.js';
 import { LvmSshOptions } from './schema.js';
 

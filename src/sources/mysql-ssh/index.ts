@@ -7,11 +7,11 @@
  */
 import { SourceError } from '../../errors.js';
 import { explainMysqlFailure, mysqlDumpProblems, mysqlOptionFile, planMysqldump, type MysqlConnection } from '../sql/mysql-dump.js';
-import { LazySshSession, sshTargetFromOptions, type ErrorFactory } from '../ssh/connection.js';
+import { LazySshSession, type ErrorFactory } from '../../lib/ssh/connection.js';
 import { shellCommand, shellQuote } from '../../lib/shell-words.js';
 import { captureRemote, runRemote } from '../ssh/remote-command.js';
 import { SECRET_FILE, remoteScript, type RemoteScript } from '../ssh/remote-secret.js';
-import { SSH_SECRET_KEYS } from '../ssh/schema.js';
+import { SSH_SECRET_KEYS, sshTargetFromOptions } from '../ssh/schema.js';
 import { defineSource, type Artifact } from '../types.js';
 import { MysqlSshOptions } from './schema.js';
 

@@ -18,11 +18,11 @@ import {
   psqlArgs,
   type PgConnection,
 } from '../sql/pg-dump.js';
-import { LazySshSession, sshTargetFromOptions, type ErrorFactory, type SshSession } from '../ssh/connection.js';
+import { LazySshSession, type ErrorFactory, type SshSession } from '../../lib/ssh/connection.js';
 import { shellCommand } from '../../lib/shell-words.js';
 import { captureRemote, runRemote } from '../ssh/remote-command.js';
 import { SECRET_FILE, remoteScript, type RemoteScript } from '../ssh/remote-secret.js';
-import { SSH_SECRET_KEYS } from '../ssh/schema.js';
+import { SSH_SECRET_KEYS, sshTargetFromOptions } from '../ssh/schema.js';
 import { defineSource, type Artifact, type SourceContext } from '../types.js';
 import { PgsqlSshOptions } from './schema.js';
 

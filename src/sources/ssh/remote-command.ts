@@ -9,7 +9,7 @@ import type { ClientChannel } from 'ssh2';
 import { INSTALL_HINTS } from '../../lib/process.js';
 import { OutputTail } from '../../lib/output-tail.js';
 import { redact } from '../../secrets.js';
-import type { SshSession } from './connection.js';
+import type { SshSession } from '../../lib/ssh/connection.js';
 
 /** `sudo -n` in front when asked (never prompts: a missing sudoers rule fails at once). */
 export function withSudo(argv: readonly string[], sudo: boolean | undefined): string[] {

@@ -1,9 +1,12 @@
 /**
  * The SSH keys every `*-ssh` source shares (spread into each plugin's schema), named as the
- * original tool's job files name them: `sshhost`, `sshuser`.
+ * original tool's job files name them: `sshhost`, `sshuser`; and the connection target they
+ * describe (the connection itself is src/lib/ssh/connection.ts).
  */
+import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { port, secret, text } from '../../config/fields.js';
+import { jobRelativePath, type SshTarget } from '../../lib/ssh/connection.js';
 
 export const SshConnectionShape = {
   sshhost: text('Host to connect to over SSH (name or address).'),
@@ -35,6 +38,19 @@ export const SshConnectionShape = {
 /** The SSH keys as one object type, for code shared by the ssh sources. */
 export const SshConnectionOptions = z.object(SshConnectionShape);
 export type SshConnectionOptions = z.output<typeof SshConnectionOptions>;
+
+/** Where and how to log in, from the keys (relative paths start at the job file's folder). */
+export function sshTargetFromOptions(options: SshConnectionOptions, job: { path: string }): SshTarget {
+  return {
+    host: options.sshhost,
+    port: options.sshport,
+    username: options.sshuser ?? userInfo().username,
+    identityFile: options.identity_file ? jobRelativePath(options.identity_file, job) : undefined,
+    password: options.ssh_password,
+    knownHosts: options.known_hosts ? jobRelativePath(options.known_hosts, job) : undefined,
+    connectTimeoutSeconds: options.ssh_connect_timeout,
+  };
+}
 
 /** Secret keys of the shared SSH settings, for each plugin's `secrets`. */
 export const SSH_SECRET_KEYS = ['ssh_password'] as const;

@@ -1,18 +1,16 @@
 /**
- * One SSH connection (the `ssh2` package, see README.md for why not the system `ssh`):
+ * One SSH connection (the `ssh2` package, see src/sources/ssh/README.md for why not the system `ssh`):
  * strict host key checking against known_hosts, key / agent / password login, keepalives,
  * and errors that tell the operator what to do. Used by the `*-ssh` sources and by the
  * `sftp` destination. The password never leaves this process except inside the SSH
  * protocol; it is in no argv and no message.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import type { BackupError, BackupErrorOptions } from '../../errors.js';
-import type { JobInfo } from '../../plugin.js';
-import { KnownHosts } from './known-hosts.js';
-import type { SshConnectionOptions } from './schema.js';
+import { KnownHosts, keyscanCommand } from './known-hosts.js';
 
 /** Builds the layer's error (SourceError, DestinationError) carrying the plugin id. */
 export type ErrorFactory = (message: string, options?: BackupErrorOptions) => BackupError;
@@ -33,24 +31,15 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
 const KEEPALIVE_MS = 15_000;
 const KEEPALIVE_COUNT = 4;
 
-/** Paths in the job file are taken relative to the job file's folder, as `_file` secrets are. */
-export function jobRelativePath(path: string, job: JobInfo): string {
+/**
+ * Paths in the job file are taken relative to the job file's folder, as `_file` secrets are.
+ * `job.path` is the job file's absolute path, or `<embedded>` (then the current folder).
+ */
+export function jobRelativePath(path: string, job: { path: string }): string {
   if (isAbsolute(path)) return path;
   if (path.startsWith('~/')) return join(homedir(), path.slice(2));
   const base = job.path === '<embedded>' ? process.cwd() : dirname(job.path);
   return resolve(base, path);
-}
-
-export function sshTargetFromOptions(options: SshConnectionOptions, job: JobInfo): SshTarget {
-  return {
-    host: options.sshhost,
-    port: options.sshport,
-    username: options.sshuser ?? userInfo().username,
-    identityFile: options.identity_file ? jobRelativePath(options.identity_file, job) : undefined,
-    password: options.ssh_password,
-    knownHosts: options.known_hosts ? jobRelativePath(options.known_hosts, job) : undefined,
-    connectTimeoutSeconds: options.ssh_connect_timeout,
-  };
 }
 
 export function describeTarget(target: SshTarget): string {
@@ -125,7 +114,7 @@ function knownHostsFor(target: SshTarget, fail: ErrorFactory): KnownHosts {
       if (!existsSync(target.knownHosts)) {
         throw fail(
           `known_hosts file ${target.knownHosts} does not exist. Check the host key fingerprint with the server's administrator, then create it with: ` +
-            `ssh-keyscan ${target.port === 22 ? '' : `-p ${target.port} `}${target.host} >> ${target.knownHosts}`,
+            keyscanCommand(target.host, target.port, target.knownHosts),
         );
       }
       return new KnownHosts([target.knownHosts], target.knownHosts, true);
@@ -167,7 +156,8 @@ function connectMessage(error: Error & { code?: string; level?: string }, target
 }
 
 /**
- * An open SSH connection. Commands run on channels of it (see remote-command.ts); `close()`
+ * An open SSH connection. Commands run on channels of it (the sources' runner is
+ * src/sources/ssh/remote-command.ts; the sftp destination opens an SFTP channel); `close()`
  * ends it. `lastError()` says why it broke when a command's channel closes unexpectedly.
  */
 export class SshSession {
