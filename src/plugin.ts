@@ -41,3 +41,35 @@ export interface PluginDefinition<Schema extends AnyObjectSchema, Common, Instan
   problems?(options: z.output<Schema> & Common): { key: string; message: string }[];
   create(options: z.output<Schema> & Common, ctx: CreateContext): Instance | Promise<Instance>;
 }
+
+/**
+ * Any plugin of any kind, its options type erased: what lookup by type, the JSON Schema and the
+ * docs need. Every kind's plugin type (SourcePlugin, DestinationPlugin, NotificationPlugin) is one.
+ */
+export type AnyPlugin = PluginDefinition<AnyObjectSchema, never, unknown>;
+
+/**
+ * A plugin bound to options its own schema parsed. Lists of plugins erase each plugin's options
+ * type, so calling `plugin.create(options)` from such a list would need a cast; `bind` pairs the
+ * two while both types are still known (an existential type): afterwards `create(ctx)` needs no
+ * options argument, and `options` shows only what every plugin of the kind has (`Options`).
+ */
+export interface Bound<Options, Instance> {
+  /** The parsed options. Changes to its keys (the loader's defaults) are what `create` sees. */
+  readonly options: Options;
+  create(ctx: CreateContext): Promise<Instance>;
+  /** The same plugin bound to a copy of the options with `patch` over them (a source as one of its stored ids). */
+  rebind(patch: Partial<Options>): Bound<Options, Instance>;
+}
+
+/** Binds `options`, which `plugin`'s schema produced, to the plugin (see Bound). */
+export function bind<Schema extends AnyObjectSchema, Common, Instance, Options extends z.output<Schema> & Common>(
+  plugin: PluginDefinition<Schema, Common, Instance>,
+  options: Options,
+): Bound<Options, Instance> {
+  return {
+    options,
+    create: async (ctx) => plugin.create(options, ctx),
+    rebind: (patch) => bind(plugin, { ...options, ...patch }),
+  };
+}

@@ -68,11 +68,7 @@ export async function commandRun(path: string, options: RunCommandOptions): Prom
 /** A run that could not start (job file, lock) is still a failure the channels must hear about. */
 async function notifySetupFailure(path: string, notifications: LoadedNotification[], error: string, logger: Logger, tail: () => string[], job?: Job): Promise<void> {
   const info = job?.info ?? { path: resolve(path), name: path.replace(/^.*\//, '').replace(/\.[^.]*$/, ''), hostname: hostname() };
-  const report = newRunReport(
-    { info, notifications } as unknown as Job,
-    new Date(),
-    false,
-  );
+  const report = newRunReport({ info }, new Date(), false);
   report.error = error;
   finishReport(report, tail);
   const dispatcher = await NotificationDispatcher.create(notifications, { job: info, logger });

@@ -21,14 +21,6 @@ import { formatAge, jobStatus, overdueRunReport, rowsOf, type JobStatus } from '
 import { TOOL_VERSION } from '../version.js';
 import { withJob, type GlobalOptions } from './context.js';
 
-/**
- * Channels that record runs as data (metrics, dashboards, search indexes, flag files) would
- * store the overdue finding as a failed backup run; they have their own view of a missing
- * backup (an alert on the age of last_success, duplistatus' overdue monitor), so the
- * overdue event goes only to the alerting channels.
- */
-const RECORDING_CHANNELS = new Set(['prometheus', 'duplistatus', 'elasticsearch', 'flagfile']);
-
 export interface StatusCommandOptions extends GlobalOptions {
   json?: boolean;
   notify?: boolean;
@@ -135,7 +127,9 @@ export async function commandStatus(path: string, options: StatusCommandOptions)
 }
 
 async function notifyOverdue(job: Job, status: JobStatus, logger: Logger): Promise<void> {
-  const channels = job.notifications.filter((n) => !RECORDING_CHANNELS.has(n.plugin.type));
+  // A channel that records runs as data would store the overdue finding as a failed backup run
+  // (see `records` in notifications/types.ts): the overdue event goes to the alerting channels.
+  const channels = job.notifications.filter((n) => !n.plugin.records);
   if (channels.length === 0) {
     logger.warn('--notify: the job has no alerting notification channel (webhook, uptime-kuma, ntfy, mail, chat...)');
     return;

@@ -3,7 +3,7 @@
  * validates with, so it cannot drift: a test compares the committed file with this output.
  */
 import { z } from 'zod';
-import type { AnyObjectSchema } from '../plugin.js';
+import type { AnyPlugin } from '../plugin.js';
 import { SECRET_KEYS } from '../secrets.js';
 import { sourcePlugins } from '../sources/registry.js';
 import { destinationPlugins } from '../destinations/registry.js';
@@ -55,16 +55,7 @@ function table(shape: Record<string, z.ZodType>, secrets: ReadonlySet<string>): 
   return ['| key | type | required | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
 
-interface DocPlugin {
-  type: string;
-  aliases?: readonly string[];
-  description: string;
-  options: AnyObjectSchema;
-  secrets?: readonly string[];
-  retired?: string;
-}
-
-function pluginSection(kind: string, plugin: DocPlugin): string {
+function pluginSection(kind: string, plugin: AnyPlugin): string {
   const aliases = plugin.aliases?.length ? ` (also \`${plugin.aliases.join('`, `')}\`)` : '';
   const secrets = new Set([...SECRET_KEYS, ...(plugin.secrets ?? [])]);
   const body = plugin.retired ? `Retired: ${plugin.retired}` : `${plugin.description} Details: [src/${kind}/${plugin.type}/README.md](../src/${kind}/${plugin.type}/README.md).\n\n${table(plugin.options.shape, secrets)}`;
@@ -84,7 +75,7 @@ export function renderJobReference(): string {
     '',
     '## Root',
     '',
-    table(JobRootShape as unknown as Record<string, z.ZodType>, SECRET_KEYS),
+    table(JobRootShape, SECRET_KEYS),
     '',
     '## Sources',
     '',

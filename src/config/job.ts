@@ -5,10 +5,10 @@ import { z } from 'zod';
 import { Compression, EncryptionSettings, Passphrase } from './common.js';
 import { duration } from './fields.js';
 import { HookSettings } from './hooks.js';
-import type { JobInfo } from '../plugin.js';
-import type { SourcePlugin } from '../sources/types.js';
-import type { DestinationPlugin } from '../destinations/types.js';
-import type { NotificationPlugin } from '../notifications/types.js';
+import type { Bound, JobInfo } from '../plugin.js';
+import type { Source, SourcePlugin } from '../sources/types.js';
+import type { Destination, DestinationPlugin } from '../destinations/types.js';
+import type { NotificationPlugin, Notifier } from '../notifications/types.js';
 import type { SourceCommon, DestinationCommon, NotificationCommon } from './common.js';
 
 const PluginList = z.array(z.record(z.string(), z.unknown()));
@@ -66,16 +66,22 @@ export const JobRootShape = {
 export const JobRoot = z.strictObject(JobRootShape);
 export type JobRoot = z.output<typeof JobRoot>;
 
-export interface LoadedPlugin<Plugin, Options> {
+/**
+ * One item of a job file's list, validated: where it is, its plugin (for its type, its
+ * capabilities and its docs; `create` is left out), and the plugin bound to its parsed options
+ * (`create(ctx)`; see Bound in plugin.ts). `Options` is what the core knows of every plugin of
+ * the kind: its common keys.
+ */
+export interface LoadedPlugin<Plugin, Options, Instance> extends Bound<Options, Instance> {
   /** JSON path in the job file, e.g. `sources[1]`. */
-  path: string;
-  plugin: Plugin;
-  options: Options;
+  readonly path: string;
+  readonly plugin: Omit<Plugin, 'create'>;
 }
 
-export type LoadedSource = LoadedPlugin<SourcePlugin, SourceCommon & Record<string, unknown>>;
-export type LoadedDestination = LoadedPlugin<DestinationPlugin, DestinationCommon & Record<string, unknown>>;
-export type LoadedNotification = LoadedPlugin<NotificationPlugin, NotificationCommon & Record<string, unknown> & { id: string }>;
+export type LoadedSource = LoadedPlugin<SourcePlugin, SourceCommon & Record<string, unknown>, Source>;
+export type LoadedDestination = LoadedPlugin<DestinationPlugin, DestinationCommon & Record<string, unknown>, Destination>;
+/** A notification's id is always set: the loader gives one without an id `<type>-<position>`. */
+export type LoadedNotification = LoadedPlugin<NotificationPlugin, NotificationCommon & Record<string, unknown> & { id: string }, Notifier>;
 
 export interface Job {
   info: JobInfo;

@@ -1,19 +1,11 @@
 /** The JSON Schema of job files, generated from the zod schemas (for editors and the docs). */
 import { z } from 'zod';
-import type { AnyObjectSchema } from '../plugin.js';
+import type { AnyObjectSchema, AnyPlugin } from '../plugin.js';
 import { sourcePlugins } from '../sources/registry.js';
 import { destinationPlugins } from '../destinations/registry.js';
 import { notificationPlugins } from '../notifications/registry.js';
 import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js';
 import { JobRootShape } from './job.js';
-
-interface DescribedPlugin {
-  type: string;
-  aliases?: readonly string[];
-  description: string;
-  options: AnyObjectSchema;
-  retired?: string;
-}
 
 function secretTwins(schema: AnyObjectSchema, secretKeys: ReadonlySet<string>): Record<string, z.ZodType> {
   const twins: Record<string, z.ZodType> = {};
@@ -23,7 +15,7 @@ function secretTwins(schema: AnyObjectSchema, secretKeys: ReadonlySet<string>): 
   return twins;
 }
 
-function itemUnion(plugins: readonly DescribedPlugin[], common: AnyObjectSchema, secretKeys: ReadonlySet<string>) {
+function itemUnion(plugins: readonly AnyPlugin[], common: AnyObjectSchema, secretKeys: ReadonlySet<string>) {
   const variants = plugins
     .filter((p) => !p.retired)
     .map((p) => {
@@ -32,11 +24,11 @@ function itemUnion(plugins: readonly DescribedPlugin[], common: AnyObjectSchema,
         .strictObject({
           ...merged.shape,
           ...secretTwins(merged, secretKeys),
-          type: z.enum([p.type, ...(p.aliases ?? [])] as [string, ...string[]]).describe(p.description),
+          type: z.enum([p.type, ...(p.aliases ?? [])]).describe(p.description),
         })
         .describe(p.description);
     });
-  return z.array(variants.length === 1 ? variants[0]! : z.union(variants as unknown as [AnyObjectSchema, AnyObjectSchema, ...AnyObjectSchema[]]));
+  return z.array(variants.length === 1 ? variants[0]! : z.union(variants));
 }
 
 export function jobJsonSchema(secretKeys: ReadonlySet<string>): Record<string, unknown> {

@@ -12,12 +12,12 @@ import { SECRET_KEYS, redactor as globalRedactor, type Redactor } from '../secre
 import { sourcePlugins } from '../sources/registry.js';
 import { destinationPlugins } from '../destinations/registry.js';
 import { notificationPlugins } from '../notifications/registry.js';
-import type { AnyObjectSchema } from '../plugin.js';
+import { bind, type AnyObjectSchema, type AnyPlugin, type PluginDefinition } from '../plugin.js';
 import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js';
-import { JobRoot, JobRootShape, type Job, type LoadedDestination, type LoadedNotification, type LoadedSource } from './job.js';
+import { JobRoot, JobRootShape, type Job, type LoadedDestination, type LoadedNotification, type LoadedPlugin, type LoadedSource } from './job.js';
 import { parseJsonc } from './jsonc.js';
 import { applyCompressOnly, checkModules, inferNotificationType } from './legacy.js';
-import { allTypeNames, describeValue, findPlugin, parseWithPolicy, pluginSchema, type UnknownKeyPolicy } from './validate.js';
+import { allTypeNames, describeValue, findPlugin, parseWithPolicy, pluginSchema, typedOptions, type UnknownKeyPolicy } from './validate.js';
 import { jobBaseDir, readEnvFile, resolveJobTree } from './resolve.js';
 import { didYouMean } from './nearest.js';
 import { checkRecipients, checkStateDir, checkTmpdir } from './paths.js';
@@ -52,7 +52,7 @@ export function allSecretKeys(): Set<string> {
   return keys;
 }
 
-const PLUGINS_BY_KIND: Record<string, readonly KindPlugin[]> = {
+const PLUGINS_BY_KIND: Record<string, readonly AnyPlugin[]> = {
   sources: sourcePlugins,
   destinations: destinationPlugins,
   notifications: notificationPlugins,
@@ -130,7 +130,7 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
 
   // The original wrote `"dbpass": ""` for a passwordless login: no password, not an error.
   const sourceItems = root.sources.map((item) => (item.dbpass === '' ? withoutKey(item, 'dbpass') : item));
-  const sources = loadItems<LoadedSource>('sources', sourceItems, sourcePlugins, SourceCommon, problems, policy);
+  const sources: LoadedSource[] = loadItems('sources', sourceItems, sourcePlugins, SourceCommon, problems, policy, (options) => options);
   for (const source of sources) {
     const choice = applyCompressOnly(source.options, source.path, problems);
     if (source.options.recipients) source.options.recipients = checkRecipients(source.options.recipients, `${source.path}.recipients`, baseDir, problems);
@@ -149,7 +149,7 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
       }
     }
   }
-  const destinations = loadItems<LoadedDestination>('destinations', root.destinations, destinationPlugins, DestinationCommon, problems, policy);
+  const destinations: LoadedDestination[] = loadItems('destinations', root.destinations, destinationPlugins, DestinationCommon, problems, policy, (options) => options);
   for (const destination of destinations) {
     if (destination.options.key_template !== undefined) checkKeyTemplate(destination.options.key_template, `${destination.path}.key_template`, problems);
     destination.options.key_template ??= root.key_template;
@@ -175,25 +175,26 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
   };
 }
 
-interface KindPlugin {
-  type: string;
-  secrets?: readonly string[];
-  aliases?: readonly string[];
-  options: AnyObjectSchema;
-  retired?: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  problems?(options: any): { key: string; message: string }[];
-}
-
-function loadItems<Loaded extends { path: string; plugin: unknown; options: unknown }>(
+/**
+ * Validates each item of a list with its plugin's schema (the kind's `common` keys merged in)
+ * and binds the plugin to the options it parsed; `finish` completes the options of the kind
+ * (a notification's default id) before they are bound.
+ */
+function loadItems<
+  Common extends AnyObjectSchema,
+  Instance,
+  Plugin extends PluginDefinition<AnyObjectSchema, z.output<Common>, Instance>,
+  Options extends z.output<Common> & Record<string, unknown>,
+>(
   kind: string,
   items: readonly Record<string, unknown>[],
-  plugins: readonly KindPlugin[],
-  common: AnyObjectSchema,
+  plugins: readonly Plugin[],
+  common: Common,
   problems: ConfigProblem[],
   policy: UnknownKeyPolicy,
-): Loaded[] {
-  const loaded: Loaded[] = [];
+  finish: (options: z.output<Common> & Record<string, unknown>, plugin: Plugin, index: number) => Options,
+): LoadedPlugin<Plugin, Options, Instance>[] {
+  const loaded: LoadedPlugin<Plugin, Options, Instance>[] = [];
   items.forEach((item, index) => {
     const path = `${kind}[${index}]`;
     if (item === null || typeof item !== 'object' || Array.isArray(item)) {
@@ -214,23 +215,14 @@ function loadItems<Loaded extends { path: string; plugin: unknown; options: unkn
       problems.push({ path: `${path}.type`, message: plugin.retired });
       return;
     }
-    const schema = pluginSchema(common, plugin);
-    const result = parseWithPolicy(schema, item, [kind, index], policy);
-    if (!result.data) {
-      problems.push(...result.problems);
-      // Unknown keys aside, the cross-key checks still run, so every problem is named at once.
-      const lenient = z.object(schema.shape).safeParse(result.input);
-      if (lenient.success) {
-        for (const problem of plugin.problems?.(lenient.data) ?? []) {
-          problems.push({ path: problem.key ? `${path}.${problem.key}` : path, message: problem.message });
-        }
-      }
-      return;
-    }
-    for (const problem of plugin.problems?.(result.data) ?? []) {
+    const result = parseWithPolicy(pluginSchema(common, plugin), item, [kind, index], policy);
+    problems.push(...result.problems);
+    // Unknown keys aside, the cross-key checks still run, so every problem is named at once.
+    const options = typedOptions(common, plugin, result.input);
+    for (const problem of (options && plugin.problems?.(options)) ?? []) {
       problems.push({ path: problem.key ? `${path}.${problem.key}` : path, message: problem.message });
     }
-    loaded.push({ path, plugin, options: result.data } as unknown as Loaded);
+    if (result.data && options) loaded.push({ path, plugin, ...bind(plugin, finish(options, plugin, index)) });
   });
   return loaded;
 }
@@ -247,12 +239,10 @@ function loadNotifications(items: readonly Record<string, unknown>[], problems: 
     }
     return item;
   });
-  const loaded = loadItems<LoadedNotification>('notifications', withTypes, notificationPlugins, NotificationCommon, problems, policy);
-  for (const n of loaded) {
-    const index = Number(/\[(\d+)\]/.exec(n.path)?.[1] ?? 0);
-    n.options.id ??= `${n.plugin.type}-${index + 1}`;
-  }
-  return loaded;
+  return loadItems('notifications', withTypes, notificationPlugins, NotificationCommon, problems, policy, (options, plugin, index) => ({
+    ...options,
+    id: options.id ?? `${plugin.type}-${index + 1}`,
+  }));
 }
 
 function checkUniqueIds(items: readonly { path: string; options: { id?: string } }[], problems: ConfigProblem[]): void {

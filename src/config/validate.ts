@@ -4,28 +4,43 @@
  */
 import { z } from 'zod';
 import type { ConfigProblem } from '../errors.js';
-import type { AnyObjectSchema } from '../plugin.js';
+import type { AnyObjectSchema, AnyPlugin } from '../plugin.js';
 import { didYouMean } from './nearest.js';
 import { pathLabel } from './resolve.js';
 
-interface NamedPlugin {
-  type: string;
-  aliases?: readonly string[];
-  options: AnyObjectSchema;
-  retired?: string;
-}
-
-export function findPlugin<P extends NamedPlugin>(plugins: readonly P[], type: string): P | undefined {
+export function findPlugin<P extends AnyPlugin>(plugins: readonly P[], type: string): P | undefined {
   return plugins.find((p) => p.type === type || p.aliases?.includes(type));
 }
 
-export function allTypeNames(plugins: readonly NamedPlugin[]): string[] {
+export function allTypeNames(plugins: readonly AnyPlugin[]): string[] {
   return plugins.flatMap((p) => [p.type, ...(p.aliases ?? [])]);
 }
 
 /** The plugin's full schema: the kind's common keys plus its own, unknown keys rejected. */
-export function pluginSchema(common: AnyObjectSchema, plugin: NamedPlugin): AnyObjectSchema {
+export function pluginSchema(common: AnyObjectSchema, plugin: AnyPlugin): AnyObjectSchema {
   return z.strictObject({ ...common.shape, ...plugin.options.shape });
+}
+
+/**
+ * An item's options with their types, unknown keys ignored (undefined when a value is invalid):
+ * the kind's common keys read by the common schema, the plugin's own keys by the plugin's. zod
+ * cannot type the merge of a shape known only at run time (pluginSchema); no plugin repeats a
+ * common key (test/unit/registry.test.ts), so the two reads give what the full schema gives.
+ */
+export function typedOptions<Common extends AnyObjectSchema, Own extends AnyObjectSchema>(
+  common: Common,
+  plugin: { options: Own },
+  input: unknown,
+): (z.output<Own> & z.output<Common>) | undefined {
+  const own = plugin.options.safeParse(keysOf(input, plugin.options));
+  const shared = common.safeParse(keysOf(input, common));
+  return own.success && shared.success ? { ...own.data, ...shared.data } : undefined;
+}
+
+/** The keys of `input` that `schema` knows. */
+function keysOf(input: unknown, schema: AnyObjectSchema): Record<string, unknown> {
+  const entries = input !== null && typeof input === 'object' ? Object.entries(input) : [];
+  return Object.fromEntries(entries.filter(([key]) => Object.hasOwn(schema.shape, key)));
 }
 
 /**

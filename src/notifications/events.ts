@@ -1,9 +1,10 @@
 /**
- * Shared event selection for notifiers: which event kinds a channel sends, from its
- * notify_on_* flags and the plugin's defaults (the original's per-type defaults).
+ * Shared event selection for notifiers: which events a channel sends, from its notify_on_*
+ * flags and the plugin's defaults (the original's per-type defaults).
  */
 import type { NotificationCommon } from '../config/common.js';
-import type { NotificationEvent, NotificationKind } from './types.js';
+import type { RunReport, SourceReport } from '../report.js';
+import type { NotificationEvent } from './types.js';
 
 export interface EventDefaults {
   start: boolean;
@@ -18,20 +19,33 @@ export interface EventScope {
   perRun: boolean;
 }
 
-export function makeWants(options: NotificationCommon, defaults: EventDefaults, scope: EventScope): (kind: NotificationKind) => boolean {
+/**
+ * A notifier's `wants`: per-source kinds by their flags, the `run` summary by the run's outcome
+ * (notify_on_success for a success or warning, notify_on_failure for a failure).
+ */
+export function makeWants(options: NotificationCommon, defaults: EventDefaults, scope: EventScope): (event: NotificationEvent) => boolean {
   const start = options.notify_on_start ?? defaults.start;
   const success = options.notify_on_success ?? defaults.success;
   const failure = options.notify_on_failure ?? defaults.failure;
-  return (kind) => {
-    if (kind === 'run') return scope.perRun && (success || failure);
+  return (event) => {
+    if (event.kind === 'run') return scope.perRun && (runSucceeded(event.run) ? success : failure);
     if (!scope.perSource) return false;
-    return kind === 'start' ? start : kind === 'success' ? success : failure;
+    return event.kind === 'start' ? start : event.kind === 'success' ? success : failure;
   };
 }
 
-/** Whether a `run` event should be sent given the run's outcome and the flags. */
+/** The source a `success` or `failure` event reports as finished; none for a start, a summary or a failure outside any source. */
+export function finishedSource(event: NotificationEvent): SourceReport | undefined {
+  return event.kind === 'success' || event.kind === 'failure' ? event.source : undefined;
+}
+
+/** A run that stored everything it should (warnings included): the outcome notify_on_success is about. */
+export function runSucceeded(run: RunReport): boolean {
+  return run.status === 'success' || run.status === 'warning';
+}
+
+/** Whether a `run` event is wanted given the run's outcome and the flags; other kinds are not judged here. */
 export function runOutcomeWanted(event: NotificationEvent, options: NotificationCommon, defaults: EventDefaults): boolean {
   if (event.kind !== 'run') return true;
-  const ok = event.run.status === 'success' || event.run.status === 'warning';
-  return ok ? (options.notify_on_success ?? defaults.success) : (options.notify_on_failure ?? defaults.failure);
+  return runSucceeded(event.run) ? (options.notify_on_success ?? defaults.success) : (options.notify_on_failure ?? defaults.failure);
 }

@@ -23,18 +23,34 @@ export interface NotifyOptions {
 export interface Notifier {
   /**
    * Tells the channel about the event. Rejects on failure; the caller logs a warning and never
-   * lets it change the backup's result. Called only for the kinds `wants` accepts.
+   * lets it change the backup's result. Called only for events `wants` accepts, so it does not
+   * ask again.
    */
   notify(event: NotificationEvent, options: NotifyOptions): Promise<void>;
-  /** Which event kinds this notifier sends, given its notify_on_* settings. */
-  wants(kind: NotificationKind): boolean;
+  /**
+   * The one decision whether this channel sends `event`: its kind and outcome against the
+   * notify_on_* settings and what the channel sends at all (a flag file only a success).
+   * The dispatcher asks it; nothing is sent in a dry run, so no notifier checks for one.
+   */
+  wants(event: NotificationEvent): boolean;
+}
+
+export interface NotificationCapabilities {
+  /**
+   * The channel records runs as data (metrics, dashboards, search indexes, flag files) rather
+   * than alerting a person. It has its own view of a missing backup (an alert on the age of
+   * last_success), so `backup status --notify` does not send it the overdue finding, which it
+   * would store as a failed backup run.
+   */
+  records?: boolean;
 }
 
 export type NotificationPlugin<Schema extends AnyObjectSchema = AnyObjectSchema> = PluginDefinition<
   Schema,
   NotificationCommon,
   Notifier
->;
+> &
+  NotificationCapabilities;
 
 export function defineNotification<Schema extends AnyObjectSchema>(
   plugin: NotificationPlugin<Schema>,

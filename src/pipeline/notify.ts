@@ -38,7 +38,7 @@ export class NotificationDispatcher {
     const dispatcher = new NotificationDispatcher(ctx.logger);
     for (const n of notifications) {
       try {
-        const notifier = await n.plugin.create(n.options as never, ctx);
+        const notifier = await n.create(ctx);
         dispatcher.ready.push({
           id: n.options.id,
           type: n.plugin.type,
@@ -55,7 +55,7 @@ export class NotificationDispatcher {
   /** Sends the event to every channel that wants it, in parallel; resolves when all settled. */
   async emit(event: NotificationEvent): Promise<void> {
     await Promise.all(
-      this.ready.filter((r) => r.notifier.wants(event.kind)).map((r) => this.send(r, event)),
+      this.ready.filter((r) => r.notifier.wants(event)).map((r) => this.send(r, event)),
     );
   }
 

@@ -35,9 +35,15 @@ export async function openDestinations(job: Job, logger: Logger, only?: string):
   const selected = only ? job.destinations.filter((d) => d.options.id === only) : job.destinations;
   if (only && selected.length === 0) throw new UsageError(`no destination "${only}" in the job (have: ${job.destinations.map((d) => d.options.id).join(', ')})`);
   const opened: OpenedDestination[] = [];
-  for (const loaded of selected) {
-    const destination = await loaded.plugin.create(loaded.options as never, { job: job.info, logger });
-    opened.push({ loaded, destination, layout: new KeyLayout(loaded.options.key_template, job.info.hostname) });
+  try {
+    for (const loaded of selected) {
+      const destination = await loaded.create({ job: job.info, logger });
+      opened.push({ loaded, destination, layout: new KeyLayout(loaded.options.key_template, job.info.hostname) });
+    }
+  } catch (error) {
+    // The caller closes what it gets; those opened before the failure are closed here.
+    for (const d of opened) await d.destination.close?.().catch(() => undefined);
+    throw error;
   }
   return opened;
 }
@@ -375,7 +381,7 @@ async function restoreIntoDatabase(
   options: RestoreOptions,
   logger: Logger,
 ): Promise<string> {
-  const instance = await source.plugin.create(source.options as never, { job: job.info, logger });
+  const instance = await source.create({ job: job.info, logger });
   if (!instance.restoreInto) throw new UsageError(`source type ${source.plugin.type} cannot restore into a database; use --to DIR`);
   const tmpBase = source.options.tmpdir ?? job.tmpdir;
   await mkdir(tmpBase, { recursive: true, mode: 0o700 });

@@ -45,7 +45,8 @@ export interface ReadyDestination {
   layout: KeyLayout;
 }
 
-export function newRunReport(job: Job, started: Date, dryRun: boolean): RunReport {
+/** A report for a run of the job just starting (also one that could not start: no Job was loaded then). */
+export function newRunReport(job: Pick<Job, 'info'>, started: Date, dryRun: boolean): RunReport {
   return {
     runId: randomUUID(),
     jobName: job.info.name,
@@ -88,7 +89,7 @@ export async function createDestinations(job: Job, ctx: CreateContext): Promise<
   for (const loaded of job.destinations) {
     const layout = new KeyLayout(loaded.options.key_template, job.info.hostname);
     try {
-      ready.push({ loaded, layout, destination: await loaded.plugin.create(loaded.options as never, ctx) });
+      ready.push({ loaded, layout, destination: await loaded.create(ctx) });
     } catch (error) {
       ready.push({ loaded, layout, setupError: describeError(error, { layer: 'destination', plugin: loaded.options.id }) });
     }
@@ -184,7 +185,7 @@ export async function runSource(job: Job, loaded: LoadedSource, destinations: Re
     if (encryption.kind === 'none') log.warn(`source ${o.id} is stored UNENCRYPTED ("encryption": "none" or compress_only)`);
     await mkdir(tmpBase, { recursive: true, mode: 0o700 });
     tmpdir = await makeRunTempDir(tmpBase, 'backup-runner-');
-    source = await loaded.plugin.create(o as never, { job: job.info, logger: log });
+    source = await loaded.create({ job: job.info, logger: log });
 
     if (run.dryRun) {
       await dryRunSource(source, sourceCtx(tmpdir), destinations, { o, report, log, run });

@@ -10,7 +10,7 @@ import { fileOf } from './runs.js';
 
 /** The source as the source of one of its stored ids: the same keys, that id. */
 export function asStoredId(source: LoadedSource, id: string): LoadedSource {
-  return { ...source, options: { ...source.options, id } };
+  return { ...source, ...source.rebind({ id }) };
 }
 
 /** The job's source that stores runs under `id` as one of its stored ids, as that id's source. */

@@ -29,13 +29,20 @@ export interface VerifyResult {
   error?: string;
 }
 
-export async function verify(
-  job: Job,
-  options: { source?: string; destination?: string; run?: string; all?: boolean } & Pick<RestoreOptions, 'identity' | 'identityPassphrase'>,
-  logger: Logger,
-): Promise<VerifyResult[]> {
+type VerifyOptions = { source?: string; destination?: string; run?: string; all?: boolean } & Pick<RestoreOptions, 'identity' | 'identityPassphrase'>;
+
+export async function verify(job: Job, options: VerifyOptions, logger: Logger): Promise<VerifyResult[]> {
   if (options.all && options.run) throw new UsageError('give --run or --all, not both');
   const destinations = await openDestinations(job, logger, options.destination);
+  try {
+    return await verifyOn(destinations, job, options, logger);
+  } finally {
+    // Connections (SSH, SMB) would otherwise keep the process alive, also after a failure.
+    for (const d of destinations) await d.destination.close?.().catch(() => undefined);
+  }
+}
+
+async function verifyOn(destinations: OpenedDestination[], job: Job, options: VerifyOptions, logger: Logger): Promise<VerifyResult[]> {
   // A source keyed per id (vzdump guests) is verified under each id it stored.
   const sources = options.source ? [findSource(job, options.source)] : await expandStoredIds(job.sources, destinations);
   const results: VerifyResult[] = [];
@@ -69,7 +76,6 @@ export async function verify(
       }
     }
   }
-  for (const d of destinations) await d.destination.close?.().catch(() => undefined);
   return results;
 }
 

@@ -24,6 +24,7 @@
  * Every problem is logged on stderr, which vzdump copies into the task log.
  */
 import type { Job, LoadedSource } from '../config/job.js';
+import { bind } from '../plugin.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { stat } from 'node:fs/promises';
@@ -98,11 +99,8 @@ function sourceFor(job: Job, vmid: number): LoadedVzdump | undefined {
 function guestSource(vz: LoadedVzdump, guest: GuestState, files: GuestFiles): LoadedSource {
   const id = guestSourceId(guest.vmid);
   const name = `${guest.hostname ?? 'guest'} (${guest.vmtype ?? 'guest'} ${guest.vmid})`;
-  return {
-    path: vz.path,
-    plugin: { ...vz.plugin, create: () => guestFilesSource(id, files) },
-    options: { ...vz.options, id, name },
-  };
+  const plugin = { ...vz.plugin, create: () => guestFilesSource(id, files) };
+  return { path: vz.path, plugin, ...bind(plugin, { ...vz.options, id, name }) };
 }
 
 /** `{archive}.notes`, which vzdump writes beside the archive when the job has a notes template. */

@@ -104,7 +104,7 @@ describe('secrets and notification channels', () => {
     // What the pipeline registers besides the job file's own secrets: passwords met at run time.
     redactor.add(DB_PASSWORD);
     redactor.add(SMB_PASSWORD);
-    notifiers = await Promise.all(job.notifications.map(async (n) => ({ id: n.options.id, notifier: await n.plugin.create(n.options as never, testContext) })));
+    notifiers = await Promise.all(job.notifications.map(async (n) => ({ id: n.options.id, notifier: await n.create(testContext) })));
     expect(notifiers).toHaveLength(12);
   });
   afterAll(async () => {
@@ -133,7 +133,7 @@ describe('secrets and notification channels', () => {
     const run = leakyRun();
     const events = [...eventsOf(run), { kind: 'failure' as const, source: undefined, run }];
     for (const { notifier } of notifiers) {
-      for (const event of events) if (notifier.wants(event.kind)) await notifier.notify(event, notifyOptions());
+      for (const event of events) if (notifier.wants(event)) await notifier.notify(event, notifyOptions());
     }
     const seen = new Set(receiver.requests.map(channelOf));
     expect([...seen].sort()).toEqual(Object.keys(CREDENTIALS).sort());

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadJobText } from '../../src/config/load.js';
 import { silentLogger } from '../../src/log.js';
 import { Redactor } from '../../src/secrets.js';
+import { eventsOf, makeRunReport } from '../support/reports.js';
 import { makeTempDir } from '../support/tmp.js';
 
 const ORIGINAL_EXAMPLES = [
@@ -48,8 +49,10 @@ describe('original README notification examples', () => {
   it('send failures only unless told otherwise', async () => {
     const { job } = load(ORIGINAL_EXAMPLES.map(({ notify_on_success: _s, notify_on_failure: _f, ...rest }) => rest));
     for (const n of job.notifications) {
-      const notifier = await n.plugin.create(n.options as never, { job: job.info, logger: silentLogger });
-      expect([notifier.wants('run'), notifier.wants('start'), notifier.wants('success')], n.plugin.type).toEqual([true, false, false]);
+      const notifier = await n.create({ job: job.info, logger: silentLogger });
+      const [start, success, succeeded] = eventsOf(makeRunReport());
+      const failed = { kind: 'run', run: makeRunReport({ status: 'failure' }) } as const;
+      expect([failed, start!, success!, succeeded!].map((event) => notifier.wants(event)), n.plugin.type).toEqual([true, false, false, false]);
     }
   });
 

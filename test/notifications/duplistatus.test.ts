@@ -157,9 +157,8 @@ describe('duplistatus notification', () => {
     expect(error.message).toContain('backup-id');
   });
 
-  it('sends nothing for dry runs or for a failure outside any source', async () => {
+  it('sends nothing for a failure outside any source', async () => {
     const notifier = await buildNotifier(duplistatusNotification, { url: receiver.url });
-    await deliver(notifier, eventsOf(makeRunReport({ dryRun: true })));
     const setup = makeRunReport({ status: 'failure', sources: [], error: 'another run holds the lock' });
     await deliver(notifier, [{ kind: 'failure', source: undefined, run: setup }, { kind: 'run', run: setup }]);
     expect(receiver.requests).toHaveLength(0);

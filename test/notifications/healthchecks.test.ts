@@ -119,12 +119,6 @@ describe('healthchecks notification', () => {
     expect(pings[1]!.body).toContain('job file: sources[0].path: required');
   });
 
-  it('pings nothing for a dry run', async () => {
-    const notifier = await buildNotifier(healthchecksNotification, { id: 'hc', url: `${receiver.url}/ping/${CHECK_UUID}` });
-    await deliver(notifier, eventsOf(makeRunReport({ dryRun: true })));
-    expect(receiver.requests).toHaveLength(0);
-  });
-
   it('names the notification, not the UUID, when the check does not exist (404, and hosted "OK (not found)")', async () => {
     const missing = '00000000-1111-4222-8333-444444444444';
     const notifier = await buildNotifier(healthchecksNotification, { id: 'hc-nightly', url: `${receiver.url}/ping/${missing}` });

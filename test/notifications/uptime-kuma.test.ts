@@ -76,9 +76,7 @@ describe('uptime-kuma notification', () => {
     expect(pushes.map((p) => p.status)).toEqual(['up']);
   });
 
-  it('does not push for a dry run, and follows notify_on_failure: 0', async () => {
-    const notifier = await buildNotifier(uptimeKumaNotification, { id: 'kuma', push_url: `${receiver.url}/api/push/${TOKEN}` });
-    await deliver(notifier, eventsOf(makeRunReport({ dryRun: true })));
+  it('follows notify_on_failure: 0', async () => {
     const quiet = await buildNotifier(uptimeKumaNotification, { id: 'kuma', push_url: `${receiver.url}/api/push/${TOKEN}`, notify_on_failure: 0 });
     await deliver(quiet, eventsOf(makeRunReport({ status: 'failure' })));
     expect(receiver.requests).toHaveLength(0);

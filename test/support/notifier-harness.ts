@@ -23,10 +23,10 @@ export async function buildNotifier(plugin: NotificationPlugin, raw: Record<stri
   return plugin.create(options as never, testContext);
 }
 
-/** Sends events as the dispatcher does: only the kinds the notifier wants, in order, one attempt each. */
+/** Sends events as the dispatcher does: only those the notifier wants, in order, one attempt each. */
 export async function deliver(notifier: Notifier, events: readonly NotificationEvent[]): Promise<void> {
   for (const event of events) {
-    if (notifier.wants(event.kind)) await notifier.notify(event, notifyOptions());
+    if (notifier.wants(event)) await notifier.notify(event, notifyOptions());
   }
 }
 

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { sourcePlugins } from '../../src/sources/registry.js';
 import { destinationPlugins } from '../../src/destinations/registry.js';
 import { notificationPlugins } from '../../src/notifications/registry.js';
+import { DestinationCommon, NotificationCommon, SourceCommon } from '../../src/config/common.js';
 
 /** A description given anywhere along optional/default/pipe wrappers (`.describe().optional()`). */
 function descriptionOf(schema: z.ZodType): string | undefined {
@@ -34,12 +35,16 @@ function pluginFolders(kind: string): string[] {
     .sort();
 }
 
-for (const [kind, plugins] of [
-  ['sources', sourcePlugins],
-  ['destinations', destinationPlugins],
-  ['notifications', notificationPlugins],
+for (const [kind, plugins, common] of [
+  ['sources', sourcePlugins, SourceCommon],
+  ['destinations', destinationPlugins, DestinationCommon],
+  ['notifications', notificationPlugins, NotificationCommon],
 ] as const) {
   describe(`${kind} registry`, () => {
+    it('no plugin repeats a common key (the loader reads the two apart: typedOptions in config/validate.ts)', () => {
+      const repeated = plugins.flatMap((p) => Object.keys(p.options.shape).filter((key) => Object.hasOwn(common.shape, key)).map((key) => `${p.type}.${key}`));
+      expect(repeated).toEqual([]);
+    });
     it('lists exactly the plugin folders', () => {
       expect(plugins.map((p) => p.type).sort()).toEqual(pluginFolders(kind));
     });

@@ -13,7 +13,7 @@ import { eventBody, eventTitle } from '../message.js';
 import { NotificationError } from '../../errors.js';
 import { API_PATH_WORDS } from '../../secrets.js';
 import { HttpStatusError, sendHttp, type HttpRequest, type HttpResponse } from '../../lib/http.js';
-import type { NotificationEvent, NotificationKind } from '../types.js';
+import type { NotificationEvent } from '../types.js';
 
 /** The original's defaults for chat channels: failures only. */
 export const CHAT_DEFAULTS: EventDefaults = { start: false, success: false, failure: true };
@@ -25,23 +25,18 @@ export const perSourceField = flag(
 export type ChatOptions = NotificationCommon & { per_source?: boolean };
 
 /**
- * Which kinds reach `notify`. Run mode: the `run` summary (also sent after a failure outside any
- * source: job file, lock), and `start` when asked for (a start is per source by nature).
- * Per-source mode: start/success/failure, the failure with no source included.
+ * The chat channels' `wants`. Run mode: the `run` summary by the run's outcome (also sent after
+ * a failure outside any source: job file, lock), and `start` when asked for (a start is per
+ * source by nature). Per-source mode: start/success/failure, the failure with no source included.
  */
-export function chatWants(options: ChatOptions, defaults: EventDefaults = CHAT_DEFAULTS): (kind: NotificationKind) => boolean {
+export function chatWants(options: ChatOptions, defaults: EventDefaults = CHAT_DEFAULTS): (event: NotificationEvent) => boolean {
   const start = options.notify_on_start ?? defaults.start;
   const success = options.notify_on_success ?? defaults.success;
   const failure = options.notify_on_failure ?? defaults.failure;
   if (options.per_source) {
-    return (kind) => (kind === 'start' ? start : kind === 'success' ? success : kind === 'failure' ? failure : false);
+    return ({ kind }) => (kind === 'start' ? start : kind === 'success' ? success : kind === 'failure' ? failure : false);
   }
-  return (kind) => (kind === 'run' ? success || failure : kind === 'start' ? start : false);
-}
-
-/** Whether this event, which `wants` let through, should really be sent. */
-export function chatWanted(event: NotificationEvent, options: ChatOptions, defaults: EventDefaults = CHAT_DEFAULTS): boolean {
-  return event.kind === 'run' ? runOutcomeWanted(event, options, defaults) : true;
+  return (event) => (event.kind === 'run' ? runOutcomeWanted(event, options, defaults) : event.kind === 'start' ? start : false);
 }
 
 export interface ChatText {

@@ -4,7 +4,7 @@
  * reported as retryable so the dispatcher backs off. The webhook URL is a secret.
  */
 import { sleep } from '../../lib/retry.js';
-import { channelId, chatText, chatWanted, chatWants, fitChars, send } from '../chat/chat.js';
+import { channelId, chatText, chatWants, fitChars, send } from '../chat/chat.js';
 import { HttpStatusError, safeOrigin, type HttpResponse } from '../../lib/http.js';
 import { defineNotification } from '../types.js';
 import { DiscordOptions } from './schema.js';
@@ -34,7 +34,6 @@ export const discordNotification = defineNotification({
     return {
       wants: chatWants(options),
       async notify(event, { signal }) {
-        if (!chatWanted(event, options)) return;
         const { title, body } = chatText(event);
         const head = `**${title.replace(/([*_~`|\\])/g, '\\$1')}**\n`;
         const content = `${head}\`\`\`\n${fitChars(body.replace(/```/g, "'''"), MAX_CONTENT - head.length - 8)}\n\`\`\``;

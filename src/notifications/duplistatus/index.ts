@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { redactDeep } from '../../secrets.js';
 import type { RunReport, SourceReport } from '../../report.js';
 import { totalStoredBytes } from '../../report.js';
-import { makeWants } from '../events.js';
+import { finishedSource, makeWants } from '../events.js';
 import { sendHttp } from '../../lib/http.js';
 import { sourceLine } from '../message.js';
 import { defineNotification } from '../types.js';
@@ -120,15 +120,16 @@ export const duplistatusNotification = defineNotification({
   type: 'duplistatus',
   description: 'Send each source run as a Duplicati backup report to a duplistatus dashboard.',
   options: DuplistatusOptions,
+  records: true,
   create(options) {
     const plugin = options.id ?? 'duplistatus';
     const url = `${options.url.replace(/\/+$/, '')}/api/upload`;
+    const flags = makeWants(options, DEFAULTS, { perSource: true, perRun: false });
     return {
-      wants: makeWants(options, DEFAULTS, { perSource: true, perRun: false }),
+      // Only finished sources are backups; a run that failed outside any source is not one.
+      wants: (event) => finishedSource(event) !== undefined && flags(event),
       async notify(event, { signal }) {
-        // Only finished sources are backups; a run that failed outside any source is not one.
-        if ((event.kind !== 'success' && event.kind !== 'failure') || !event.source || event.run.dryRun) return;
-        const body = JSON.stringify(duplicatiReport(event.run, event.source, options));
+        const body = JSON.stringify(duplicatiReport(event.run, finishedSource(event)!, options));
         await sendHttp({
           method: 'POST',
           url,

@@ -153,6 +153,7 @@ export const elasticsearchNotification = defineNotification({
   type: 'elasticsearch',
   description: 'Index one document per source and run into Elasticsearch/OpenSearch.',
   options: ElasticsearchOptions,
+  records: true,
   secrets: ['api_key'],
   problems(options) {
     const problems = loginProblems(options);
@@ -177,9 +178,9 @@ export const elasticsearchNotification = defineNotification({
     const failure = options.notify_on_failure ?? DEFAULTS.failure;
 
     return {
-      wants: (kind) => kind === 'run' && (success || failure),
+      // The run summary carries every source: one document per wanted source (see `wanted` below).
+      wants: (event) => event.kind === 'run' && (success || failure),
       async notify(event, { signal }) {
-        if (event.kind !== 'run') return;
         const run = reportForExport(event.run);
         const index = formatIndexName(pattern, new Date(run.startedAt));
         const wanted = (s: { status: string }) => (s.status === 'failure' ? failure : success);

@@ -6,7 +6,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../../errors.js';
-import { makeWants, runOutcomeWanted } from '../events.js';
+import { runSucceeded } from '../events.js';
 import { defineNotification } from '../types.js';
 import { FlagfileOptions } from './schema.js';
 
@@ -17,15 +17,15 @@ export const flagfileNotification = defineNotification({
   type: 'flagfile',
   description: 'Touch a file after a fully successful run (monitor its age).',
   options: FlagfileOptions,
+  records: true,
   problems: (options) => (options.flagfile || options.filename ? [] : [{ key: 'flagfile', message: 'required (or filename)' }]),
   create(options) {
     const file = options.flagfile ?? options.filename;
     if (!file) throw new ConfigError([{ path: `notifications.${options.id}.flagfile`, message: 'required' }]);
     return {
-      wants: makeWants(options, DEFAULTS, { perSource: false, perRun: true }),
-      async notify(event) {
-        if (!runOutcomeWanted(event, options, DEFAULTS) || event.kind !== 'run') return;
-        if (event.run.status !== 'success' && event.run.status !== 'warning') return;
+      // Only the summary of a run that succeeded: a failure leaves the file alone (notify_on_failure changes nothing).
+      wants: (event) => event.kind === 'run' && runSucceeded(event.run) && (options.notify_on_success ?? DEFAULTS.success),
+      async notify() {
         await mkdir(dirname(file), { recursive: true });
         // Exactly what the original wrote (no newline). Written aside and renamed, so a reader
         // never sees an empty file; the rename also sets the modification time.

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 import { channelId, send, tailBytes } from '../chat/chat.js';
-import { runOutcomeWanted, type EventDefaults } from '../events.js';
+import { runOutcomeWanted, runSucceeded, type EventDefaults } from '../events.js';
 import { HttpStatusError, safeOrigin } from '../../lib/http.js';
 import { eventBody, eventTitle } from '../message.js';
 import { defineNotification, type NotificationEvent } from '../types.js';
@@ -56,8 +56,6 @@ export const healthchecksNotification = defineNotification({
     const pingUrl: string = found;
     const origin = safeOrigin(pingUrl);
     const start = options.notify_on_start ?? DEFAULTS.start;
-    const success = options.notify_on_success ?? DEFAULTS.success;
-    const failure = options.notify_on_failure ?? DEFAULTS.failure;
     /** Runs whose /start was sent (or is being sent): one per run, not one per source. */
     const started = new Set<string>();
 
@@ -92,30 +90,17 @@ export const healthchecksNotification = defineNotification({
 
     return {
       // The `run` summary also follows a failure outside any source (job file, lock): one /fail.
-      wants: (kind) => (kind === 'start' ? start : kind === 'run' ? success || failure : false),
+      wants: (event) => (event.kind === 'start' ? start : event.kind === 'run' ? runOutcomeWanted(event, options, DEFAULTS) : false),
       async notify(event, { signal }) {
-        // A dry run stored nothing: it must neither start nor complete the check.
-        if (event.run.dryRun) return;
-        switch (event.kind) {
-          case 'start': {
-            if (started.has(event.run.runId)) return;
-            started.add(event.run.runId);
-            try {
-              await ping('start', event, signal);
-            } catch (error) {
-              started.delete(event.run.runId);
-              throw error;
-            }
-            return;
-          }
-          case 'run': {
-            if (!runOutcomeWanted(event, options, DEFAULTS)) return;
-            const ok = event.run.status === 'success' || event.run.status === 'warning';
-            await ping(ok ? 'success' : 'fail', event, signal);
-            return;
-          }
-          default:
-            return;
+        if (event.kind !== 'start') return ping(runSucceeded(event.run) ? 'success' : 'fail', event, signal);
+        // The first source's start starts the check; the run's other sources do not restart it.
+        if (started.has(event.run.runId)) return;
+        started.add(event.run.runId);
+        try {
+          await ping('start', event, signal);
+        } catch (error) {
+          started.delete(event.run.runId);
+          throw error;
         }
       },
     };

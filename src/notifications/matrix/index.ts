@@ -4,7 +4,7 @@
  * The transaction id is derived from the run and the event, so a retried request is
  * deduplicated by the homeserver instead of posting twice.
  */
-import { channelId, chatText, chatWanted, chatWants, fitChars, send } from '../chat/chat.js';
+import { channelId, chatText, chatWants, fitChars, send } from '../chat/chat.js';
 import { NotificationError } from '../../errors.js';
 import { defineNotification, type NotificationEvent } from '../types.js';
 import { MatrixOptions } from './schema.js';
@@ -60,7 +60,6 @@ export const matrixNotification = defineNotification({
     return {
       wants: chatWants(options),
       async notify(event, { signal }) {
-        if (!chatWanted(event, options)) return;
         const { title, body } = chatText(event);
         const text = fitChars(body, MAX_BODY);
         const room = await resolveRoom(signal);

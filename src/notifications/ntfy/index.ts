@@ -4,7 +4,7 @@
  * under ntfy's 4096-byte message limit (longer ones would arrive as an attachment).
  */
 import { ConfigError } from '../../errors.js';
-import { channelId, chatText, chatWanted, chatWants, fitBytes, send } from '../chat/chat.js';
+import { channelId, chatText, chatWants, fitBytes, send } from '../chat/chat.js';
 import { basicAuth } from '../../lib/http.js';
 import { isFailure } from '../message.js';
 import { defineNotification, type NotificationEvent } from '../types.js';
@@ -50,7 +50,6 @@ export const ntfyNotification = defineNotification({
     return {
       wants: chatWants(options),
       async notify(event, { signal }) {
-        if (!chatWanted(event, options)) return;
         const { title, body } = chatText(event);
         await send(
           {

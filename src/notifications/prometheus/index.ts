@@ -60,6 +60,7 @@ export const prometheusNotification = defineNotification({
   type: 'prometheus',
   description: 'Backup metrics per source to a Prometheus pushgateway and/or a node_exporter textfile.',
   options: PrometheusOptions,
+  records: true,
   problems(options) {
     const problems = loginProblems(options);
     if (!options.url && !options.textfile) problems.push({ key: 'url', message: 'required (or textfile)' });
@@ -109,11 +110,9 @@ export const prometheusNotification = defineNotification({
     };
 
     return {
-      wants: (kind) => kind === 'run' && (flags.success || flags.failure),
+      // The run summary carries every source: one push per run, its sources filtered by the flags in groupsOf.
+      wants: (event) => event.kind === 'run' && (flags.success || flags.failure),
       async notify(event, { signal }) {
-        if (event.kind !== 'run') return;
-        // A dry run stored nothing: publishing it would fake a fresh backup.
-        if (event.run.dryRun) return;
         const groups = groupsOf(event.run, job, instance, flags);
         if (groups.length === 0) return;
         const failures: string[] = [];

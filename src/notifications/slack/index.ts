@@ -2,7 +2,7 @@
  * `slack`: posts to an incoming webhook. One summary per run, on failure by default.
  * The webhook URL is the credential, so it is a secret and never appears in an error.
  */
-import { channelId, chatText, chatWanted, chatWants, fitChars, send } from '../chat/chat.js';
+import { channelId, chatText, chatWants, fitChars, send } from '../chat/chat.js';
 import { defineNotification } from '../types.js';
 import { SlackOptions } from './schema.js';
 
@@ -23,7 +23,6 @@ export const slackNotification = defineNotification({
     return {
       wants: chatWants(options),
       async notify(event, { signal }) {
-        if (!chatWanted(event, options)) return;
         const { title, body } = chatText(event);
         // The body goes in a code block: log lines keep their layout and are not read as markup.
         const head = `*${escapeSlack(title)}*\n`;

@@ -88,17 +88,13 @@ export const smtpNotification = defineNotification({
     const where = `SMTP server ${options.host}:${port}`;
     const login = loginOf(options);
 
-    const recipientsFor = (event: NotificationEvent): string[] | undefined => {
-      if (event.kind === 'start') return startTo;
-      if (isFailure(event)) return (options.notify_on_failure ?? defaults.failure) ? failureTo : undefined;
-      return (options.notify_on_success ?? defaults.success) ? successTo : undefined;
-    };
+    const recipientsFor = (event: NotificationEvent): string[] => (event.kind === 'start' ? startTo : isFailure(event) ? failureTo : successTo) ?? [];
 
     return {
-      wants: wantsKind,
+      // The flags decide the kind; a kind without an address sends no mail.
+      wants: (event) => wantsKind(event) && recipientsFor(event).length > 0,
       async notify(event, { signal }) {
         const to = recipientsFor(event);
-        if (!to?.length) return;
         const run = event.run;
         const sources = event.kind === 'run' ? run.sources : event.source ? [event.source] : [];
         const { default: nodemailer } = await import('nodemailer');

@@ -3,7 +3,7 @@
  * `{chat_id, text}`. The token is part of the URL path, which is why errors only ever name
  * the server's origin.
  */
-import { channelId, chatText, chatWanted, chatWants, fitChars, send } from '../chat/chat.js';
+import { channelId, chatText, chatWants, fitChars, send } from '../chat/chat.js';
 import { defineNotification } from '../types.js';
 import { TelegramOptions } from './schema.js';
 
@@ -20,7 +20,6 @@ export const telegramNotification = defineNotification({
     return {
       wants: chatWants(options),
       async notify(event, { signal }) {
-        if (!chatWanted(event, options)) return;
         const { title, body } = chatText(event);
         // Plain text (no parse_mode): log lines full of * _ [ ] cannot break the message.
         const text = fitChars(`${title}\n\n${body}`, MAX_TEXT);

@@ -9,7 +9,7 @@ import { ConfigError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 import { totalStoredBytes, type RunReport } from '../../report.js';
 import { channelId, scrubUrlParts, send } from '../chat/chat.js';
-import { runOutcomeWanted, type EventDefaults } from '../events.js';
+import { runOutcomeWanted, runSucceeded, type EventDefaults } from '../events.js';
 import { HttpStatusError, safeOrigin } from '../../lib/http.js';
 import { formatBytes, formatDuration } from '../../lib/format.js';
 import { defineNotification } from '../types.js';
@@ -71,13 +71,10 @@ export const uptimeKumaNotification = defineNotification({
     if (!pushUrl) throw new ConfigError([{ path: `notifications.${plugin}.push_url`, message: 'required (or url and token)' }]);
     const origin = safeOrigin(pushUrl);
     return {
-      wants: (kind) => kind === 'run' && ((options.notify_on_success ?? DEFAULTS.success) || (options.notify_on_failure ?? DEFAULTS.failure)),
+      // `on_failure: "skip"` pushes nothing for a failure: the monitor's heartbeat interval expires.
+      wants: (event) => event.kind === 'run' && runOutcomeWanted(event, options, DEFAULTS) && (runSucceeded(event.run) || options.on_failure !== 'skip'),
       async notify(event, { signal }) {
-        if (event.kind !== 'run' || !runOutcomeWanted(event, options, DEFAULTS)) return;
-        // A dry run stored nothing: it must not reset the monitor's heartbeat window.
-        if (event.run.dryRun) return;
-        const ok = event.run.status === 'success' || event.run.status === 'warning';
-        if (!ok && options.on_failure === 'skip') return;
+        const ok = runSucceeded(event.run);
         const url = new URL(pushUrl);
         // The copied push URL carries defaults (?status=up&msg=OK&ping=): ours replace them.
         url.searchParams.set('status', ok ? 'up' : 'down');

@@ -44,13 +44,9 @@ export const webhookNotification = defineNotification({
       if (SENSITIVE_HEADER.test(name)) redactor.add(value);
     }
     return {
-      wants: (kind) => events.has(kind) && flags(kind),
+      // The summary honours notify_on_success / notify_on_failure on the run's outcome (makeWants).
+      wants: (event) => events.has(event.kind) && flags(event),
       async notify(event, { signal }) {
-        if (event.kind === 'run') {
-          // The summary honours notify_on_success / notify_on_failure on the run's outcome.
-          const ok = event.run.status === 'success' || event.run.status === 'warning';
-          if (!(ok ? (options.notify_on_success ?? true) : (options.notify_on_failure ?? true))) return;
-        }
         const body = webhookPayload(event);
         // Lower-case names, so a configured `Content-Type` replaces ours instead of being appended to it.
         const headers: Record<string, string> = {
