@@ -1,16 +1,26 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { coalesce, throttle } from '../../src/pipeline/streams.js';
 import { parseRate } from '../../src/config/fields.js';
 
 describe('stream plumbing', () => {
   it('throttle holds a stream to its rate', async () => {
-    const chunks = Array.from({ length: 10 }, () => Buffer.alloc(10 * 1024));
-    const started = Date.now();
-    await pipeline(Readable.from(chunks), throttle(200 * 1024), new Writable({ write: (_c, _e, cb) => cb() }));
-    // 100 KiB at 200 KiB/s: about half a second.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    // On a fake clock: 100 KiB at 200 KiB/s is through at exactly 500 ms, not a moment before.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const chunks = Array.from({ length: 10 }, () => Buffer.alloc(10 * 1024));
+      const arrived: number[] = [];
+      const started = Date.now();
+      const done = pipeline(Readable.from(chunks), throttle(200 * 1024), new Writable({ write: (_c, _e, cb) => (arrived.push(Date.now() - started), cb()) }));
+      await vi.advanceTimersByTimeAsync(499);
+      expect(arrived).toEqual([50, 100, 150, 200, 250, 300, 350, 400, 450]);
+      await vi.advanceTimersByTimeAsync(1);
+      await done;
+      expect(arrived.at(-1)).toBe(500);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('coalesce gathers small chunks without losing or reordering bytes', async () => {
