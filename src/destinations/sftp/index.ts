@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { SFTPWrapper, Stats } from 'ssh2';
+import type { Callback, SFTPWrapper, Stats } from 'ssh2';
 import { DestinationError, ObjectNotFoundError, type BackupErrorOptions } from '../../errors.js';
 import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../lib/ssh/connection.js';
 import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
@@ -29,10 +29,17 @@ function codeOf(error: unknown): number | string | undefined {
   return (error as SftpError | undefined)?.code;
 }
 
-/** Promise wrapper for ssh2's callback API. */
+/** Promise wrapper for ssh2's callback API, for requests that answer with a value. */
 function call<T>(fn: (callback: (error: Error | undefined | null, value: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
     fn((error, value) => (error ? reject(error) : resolve(value)));
+  });
+}
+
+/** The same for requests that answer with a status only (ssh2's `Callback`). */
+function done(fn: (callback: Callback) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fn((error) => (error ? reject(error) : resolve()));
   });
 }
 
@@ -166,7 +173,7 @@ export const sftpDestination = defineDestination({
       }
       await mkdirs(sftp, posix.dirname(dir));
       try {
-        await call<void>((cb) => sftp.mkdir(dir, { mode: 0o700 }, cb as never));
+        await done((cb) => sftp.mkdir(dir, { mode: 0o700 }, cb));
       } catch (error) {
         // Created meanwhile by a parallel put is fine.
         const again = await stat(sftp, dir);
@@ -209,7 +216,7 @@ export const sftpDestination = defineDestination({
       let dir = posix.dirname(path);
       while (dir !== root && (root === '.' ? dir !== '.' : dir.startsWith(`${root}/`))) {
         try {
-          await call<void>((cb) => sftp.rmdir(dir, cb as never));
+          await done((cb) => sftp.rmdir(dir, cb));
           knownDirs.delete(dir);
         } catch {
           break;
@@ -226,11 +233,11 @@ export const sftpDestination = defineDestination({
         const probe = `${root}/${partialNameFor('backup-runner-check')}`;
         try {
           const handle = await call<Buffer>((cb) => sftp.open(probe, 'wx', { mode: 0o600 }, cb));
-          await call<void>((cb) => sftp.close(handle, cb as never));
+          await done((cb) => sftp.close(handle, cb));
         } catch (error) {
           throw describeSftpError(`writing in ${root}`, error);
         } finally {
-          await call<void>((cb) => sftp.unlink(probe, cb as never)).catch(() => undefined);
+          await done((cb) => sftp.unlink(probe, cb)).catch(() => undefined);
         }
       }),
 
@@ -253,21 +260,21 @@ export const sftpDestination = defineDestination({
           }
           const open = handle;
           handle = undefined;
-          await call<void>((cb) => sftp.close(open, cb as never));
+          await done((cb) => sftp.close(open, cb));
           if (hasExtension(sftp, 'posix-rename@openssh.com')) {
-            await call<void>((cb) => sftp.ext_openssh_rename(temp, path, cb as never));
+            await done((cb) => sftp.ext_openssh_rename(temp, path, cb));
           } else {
             // Plain SFTP rename refuses an existing target; keys are unique per run, so this is rare.
-            await call<void>((cb) => sftp.unlink(path, cb as never)).catch(() => undefined);
-            await call<void>((cb) => sftp.rename(temp, path, cb as never));
+            await done((cb) => sftp.unlink(path, cb)).catch(() => undefined);
+            await done((cb) => sftp.rename(temp, path, cb));
           }
           return { size: upload.bytesWritten };
         } catch (error) {
           if (handle) {
             const open = handle;
-            await call<void>((cb) => sftp.close(open, cb as never)).catch(() => undefined);
+            await done((cb) => sftp.close(open, cb)).catch(() => undefined);
           }
-          await call<void>((cb) => sftp.unlink(temp, cb as never)).catch(() => undefined);
+          await done((cb) => sftp.unlink(temp, cb)).catch(() => undefined);
           if (error instanceof DestinationError) throw error;
           if (signal.aborted) throw fail(`storing ${key} on ${where} was aborted`, { cause: error });
           throw describeSftpError(`storing ${key}`, error);
@@ -298,7 +305,7 @@ export const sftpDestination = defineDestination({
           if (finalNameOf(posix.basename(partial.handle)) === undefined) throw fail(`${partial.handle} is not a partial upload`);
           const path = pathOf(partial.handle);
           try {
-            await call<void>((cb) => sftp.unlink(path, cb as never));
+            await done((cb) => sftp.unlink(path, cb));
           } catch (error) {
             if (codeOf(error) !== NO_SUCH_FILE) throw describeSftpError(`removing the partial upload ${partial.handle}`, error);
           }
@@ -343,7 +350,7 @@ export const sftpDestination = defineDestination({
         for (const key of keys) {
           const path = pathOf(key);
           try {
-            await call<void>((cb) => sftp.unlink(path, cb as never));
+            await done((cb) => sftp.unlink(path, cb));
           } catch (error) {
             if (codeOf(error) !== NO_SUCH_FILE) throw describeSftpError(`deleting ${key}`, error);
           }
