@@ -5,7 +5,7 @@
  */
 import { networkCode, safeCause } from '../../destinations/cloud/errors.js';
 import { SourceError } from '../../errors.js';
-import type { AwsCredentials } from './schema.js';
+import type { AwsCredentials } from '../../config/aws-credentials.js';
 
 export interface AwsConnection {
   region?: string;

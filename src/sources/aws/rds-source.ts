@@ -4,7 +4,7 @@
  * dump code (src/sources/sql/), and the instance deleted on every path.
  */
 import { SourceError, describeError } from '../../errors.js';
-import { SecretFiles } from '../sql/secret-files.js';
+import { secretFilesPerDir, type SecretFiles } from '../sql/secret-files.js';
 import type { Artifact, Source, SourceContext } from '../types.js';
 import { RdsTemporaryInstances, type RdsEndpoint, type RdsInstanceSettings } from './rds-instance.js';
 
@@ -18,12 +18,7 @@ export interface RdsDumpSpec {
 }
 
 export function createRdsDumpSource(settings: RdsInstanceSettings, spec: RdsDumpSpec): Source {
-  const filesByDir = new Map<string, SecretFiles>();
-  const filesFor = (ctx: SourceContext) => {
-    let files = filesByDir.get(ctx.tmpdir);
-    if (!files) filesByDir.set(ctx.tmpdir, (files = new SecretFiles(ctx.tmpdir)));
-    return files;
-  };
+  const filesFor = secretFilesPerDir();
   let session: RdsTemporaryInstances | undefined;
   let removal: { error?: unknown } | undefined;
 

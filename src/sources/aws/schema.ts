@@ -4,17 +4,8 @@
  * else the standard credential chain.
  */
 import { z } from 'zod';
-import { secret, text } from '../../config/fields.js';
-
-export const AwsCredentials = z
-  .object({
-    aws_access_key_id: text('AWS access key id.'),
-    aws_secret_access_key: secret('AWS secret access key'),
-    aws_session_token: secret('Session token of temporary credentials (optional)').optional(),
-  })
-  .strict()
-  .describe('Static credentials. Omit to use the standard AWS credential chain (environment, ~/.aws, SSO, instance or task role).');
-export type AwsCredentials = z.output<typeof AwsCredentials>;
+import { AwsCredentials } from '../../config/aws-credentials.js';
+import { text } from '../../config/fields.js';
 
 export const AwsConnectionShape = {
   region: text('AWS region (e.g. eu-west-1). Default: AWS_REGION, AWS_DEFAULT_REGION or the profile in ~/.aws/config.').optional(),

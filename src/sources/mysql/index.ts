@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { SourceError } from '../../errors.js';
 import { mysqlDumpArtifacts, mysqlDumpProblems, mysqlOptionFile, mysqlOptionFilePath, planMysqldump } from '../sql/mysql-dump.js';
 import { mysqlQuery, quoteMysqlString, restoreMysqlDump, type MysqlRestoreSettings } from '../sql/mysql-restore.js';
-import { SecretFiles, withSecretFile } from '../sql/secret-files.js';
+import { secretFilesPerDir, withSecretFile } from '../sql/secret-files.js';
 import type { KeyProblem } from '../sql/types.js';
 import { defineSource, type Artifact, type RestoreTarget, type SourceContext } from '../types.js';
 import { MysqlOptions } from './schema.js';
@@ -31,13 +31,7 @@ export const mysqlSource = defineSource({
     }
     const conn = options.defaults !== undefined ? { ...options, dbuser: undefined, dbpass: undefined } : options;
     const plan = planMysqldump(conn, options);
-    // One set of temporary credentials files per tmpdir (one per run in practice).
-    const filesByDir = new Map<string, SecretFiles>();
-    const filesFor = (ctx: SourceContext) => {
-      let files = filesByDir.get(ctx.tmpdir);
-      if (!files) filesByDir.set(ctx.tmpdir, (files = new SecretFiles(ctx.tmpdir)));
-      return files;
-    };
+    const filesFor = secretFilesPerDir();
     const restoreSettings = (ctx: SourceContext): MysqlRestoreSettings => ({ plugin: options.id, conn, files: filesFor(ctx), signal: ctx.signal });
 
     return {

@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { SourceError } from '../../errors.js';
 import { dumpsAllDatabases, listPgDatabases, pgDumpArtifacts, pgDumpProblems, pgEnvironment, pgpassFile, pgQuery } from '../sql/pg-dump.js';
 import { restorePgDump } from '../sql/pg-restore.js';
-import { SecretFiles, withSecretFile } from '../sql/secret-files.js';
+import { secretFilesPerDir, withSecretFile } from '../sql/secret-files.js';
 import { defineSource, type Artifact, type RestoreTarget, type SourceContext } from '../types.js';
 import { PgsqlOptions } from './schema.js';
 
@@ -20,12 +20,7 @@ export const pgsqlSource = defineSource({
     return pgDumpProblems(options);
   },
   create(options) {
-    const filesByDir = new Map<string, SecretFiles>();
-    const filesFor = (ctx: SourceContext) => {
-      let files = filesByDir.get(ctx.tmpdir);
-      if (!files) filesByDir.set(ctx.tmpdir, (files = new SecretFiles(ctx.tmpdir)));
-      return files;
-    };
+    const filesFor = secretFilesPerDir();
 
     return {
       async check(ctx: SourceContext): Promise<void> {

@@ -37,6 +37,19 @@ export class SecretFiles {
   }
 }
 
+/**
+ * A source's `filesFor(ctx)`: one SecretFiles per tmpdir (one per run in practice), made on
+ * first use, so `cleanup` removes what `check`, `open` and `restoreInto` wrote there.
+ */
+export function secretFilesPerDir(): (ctx: { tmpdir: string }) => SecretFiles {
+  const byDir = new Map<string, SecretFiles>();
+  return ({ tmpdir }) => {
+    let files = byDir.get(tmpdir);
+    if (!files) byDir.set(tmpdir, (files = new SecretFiles(tmpdir)));
+    return files;
+  };
+}
+
 /** Runs `body` with a secret file that is removed afterwards, whatever happens. */
 export async function withSecretFile<T>(files: SecretFiles, label: string, content: string | undefined, body: (path: string | undefined) => Promise<T>): Promise<T> {
   if (content === undefined) return body(undefined);
