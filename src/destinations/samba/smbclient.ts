@@ -176,7 +176,8 @@ export function parseRecursiveListing(output: string, folder: string): ListedFil
     }
     const m = ENTRY.exec(line.replace(/\r$/, ''));
     if (!m) continue;
-    const [, name, attributes, size, date] = m as unknown as [string, string, string, string, string];
+    // Every group of ENTRY takes part in a match: the defaults only give the strings their type.
+    const [, name = '', attributes = '', size = '', date = ''] = m;
     if (name === '.' || name === '..' || attributes.includes('D')) continue;
     const when = new Date(date);
     files.push({ path: current ? `${current}/${name}` : name, size: Number(size), lastModified: Number.isNaN(when.getTime()) ? undefined : when });
