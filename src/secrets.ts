@@ -61,7 +61,11 @@ function safeDecode(value: string): string {
   }
 }
 
-/** The ways one string travels: URL-encoded (both styles), form-encoded, JSON-escaped (once and twice), base64. */
+/**
+ * The ways one string travels: as typed, URL-encoded (encodeURIComponent and encodeURI),
+ * form-encoded (`+` for spaces), JSON-escaped (once and twice), and, for values of
+ * WHOLE_TOKEN_BELOW characters or more, base64 (padded, unpadded and base64url).
+ */
 export function encodedForms(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
   // encodeURI* throw on a lone surrogate: such a secret simply has no URL-encoded form.

@@ -1,11 +1,6 @@
 /** Stream plumbing shared by the pipeline. */
 import { Transform, type Readable, type Writable } from 'node:stream';
 
-/**
- * Writes `source` into `sink` (a program's stdin) and keeps reading `source` to its end even
- * if the program stops reading early: GNU tar stops at the end-of-archive blocks, but the
- * OpenPGP integrity check and the sha256 happen only at the end of the stream.
- */
 /** Waits until `sink` has room again or is gone, leaving no listener behind. */
 function drainOrClose(sink: Writable): Promise<void> {
   return new Promise((resolve) => {
@@ -19,7 +14,12 @@ function drainOrClose(sink: Writable): Promise<void> {
   });
 }
 
-/** Returns the bytes read from `source`. */
+/**
+ * Writes `source` into `sink` (a program's stdin) and keeps reading `source` to its end even
+ * if the program stops reading early: GNU tar stops at the end-of-archive blocks, but the
+ * OpenPGP integrity check and the sha256 happen only at the end of the stream. Returns the
+ * bytes read from `source`.
+ */
 export async function feedAndDrain(source: Readable, sink: Writable): Promise<number> {
   let sinkGone = false;
   let bytes = 0;
