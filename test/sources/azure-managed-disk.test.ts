@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { azureManagedDiskSource, snapshotName } from '../../src/sources/azure-managed-disk/index.js';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
@@ -147,8 +147,10 @@ describeWith(['openssl', 'gpg', 'zstd'], 'azure-managed-disk against fake Entra 
     expect(first.record.deleted_snapshots.map((d) => d.name).sort()).toEqual(['mydisk1-db-old1', 'mydisk1-db-old2']);
     expect(oursOf(disk).map((s) => s.name).sort()).toEqual([ours[2]!.name, first.record.snapshot.name].sort());
 
-    await new Promise((r) => setTimeout(r, 1100)); // a new second: a new snapshot name
-    const second = await run({ retain_snapshots: 2 });
+    // A clock one second on, so the second run's snapshot has a name of its own.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 1000, shouldAdvanceTime: true });
+    const second = await run({ retain_snapshots: 2 }).finally(() => vi.useRealTimers());
+    expect(second.record.snapshot.name).not.toBe(first.record.snapshot.name);
     expect(oursOf(disk).map((s) => s.name).sort()).toEqual([first.record.snapshot.name, second.record.snapshot.name].sort());
     for (const kept of [untagged, otherSource, otherDisk, elsewhere]) expect(fake.resources.has(kept.id.toLowerCase()), kept.name).toBe(true);
     expect(fake.calls.filter((c) => c.startsWith('DELETE '))).toHaveLength(3);
