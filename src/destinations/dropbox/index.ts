@@ -15,7 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dropbox, DropboxAuth, files } from 'dropbox';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
-import { isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
+import { networkCode, safeCause, serverSaid } from '../../lib/sdk-errors.js';
+import { isAbort, streamFailure } from '../cloud/put-errors.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { DropboxOptions } from './schema.js';
 

@@ -16,7 +16,8 @@ import type { drive_v3 } from '@googleapis/drive';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
 import { readParts } from '../cloud/parts.js';
 import { ServiceAccountError, ServiceAccountTokens, readServiceAccountKey } from '../cloud/google-service-account.js';
-import { findInChain, isAbort, networkCode, safeCause, serverSaid, streamFailure } from '../cloud/errors.js';
+import { findInChain, networkCode, safeCause, serverSaid } from '../../lib/sdk-errors.js';
+import { isAbort, streamFailure } from '../cloud/put-errors.js';
 import { defineDestination, type Destination, type StoredObject } from '../types.js';
 import { GdriveOptions } from './schema.js';
 

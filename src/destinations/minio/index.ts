@@ -12,7 +12,7 @@
 import type { Readable } from 'node:stream';
 import type { Client } from 'minio';
 import { DestinationError, ObjectNotFoundError } from '../../errors.js';
-import { networkCode, safeCause } from '../cloud/errors.js';
+import { networkCode, safeCause } from '../../lib/sdk-errors.js';
 import { explainS3Error, normalizePrefix, type S3ErrorFacts, type S3Place } from '../s3-protocol/common.js';
 import { storeMultipart, type MultipartTarget } from '../s3-protocol/multipart.js';
 import { abortUnfinishedUploads, listUnfinishedUploads } from '../s3-protocol/partials.js';

@@ -1,9 +1,9 @@
-import { serverSaid } from '../cloud/errors.js';
+import { serverSaid } from '../../lib/sdk-errors.js';
 
 /**
  * What the S3-protocol destinations (s3, minio) share besides the multipart uploader: the key
  * prefix and operator-facing explanations of S3 errors. SDK errors themselves never travel on
- * as `cause` (see ../cloud/errors.ts): only their code, status and first message line do.
+ * as `cause` (see src/lib/sdk-errors.ts): only their code, status and first message line do.
  */
 
 /** `prefix` as stored: no leading slash, one trailing slash, or '' for the bucket's root. */

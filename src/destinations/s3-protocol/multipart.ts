@@ -15,7 +15,7 @@
  */
 import type { Readable } from 'node:stream';
 import { DestinationError } from '../../errors.js';
-import { safeCause } from '../cloud/errors.js';
+import { safeCause } from '../../lib/sdk-errors.js';
 import { DEFAULT_FIRST_PART_MIB, MAX_PARTS, MIB, partSizer } from './part-size.js';
 
 export interface CompletedPart {

@@ -3,7 +3,7 @@
  * keys, and errors turned into one line the operator can act on. SDK errors carry the signed
  * request, so they never travel on as `cause` (safeCause copies the first line only).
  */
-import { networkCode, safeCause } from '../../destinations/cloud/errors.js';
+import { networkCode, safeCause } from '../../lib/sdk-errors.js';
 import { SourceError } from '../../errors.js';
 import type { AwsCredentials } from '../../config/aws-credentials.js';
 

@@ -6,7 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ComputeManagementClient, Snapshot } from '@azure/arm-compute';
-import { safeCause } from '../../destinations/cloud/errors.js';
+import { safeCause } from '../../lib/sdk-errors.js';
 import { SourceError } from '../../errors.js';
 import { formatTimestamp } from '../../lib/timestamp.js';
 import { TAG_HOST, TAG_SOURCE } from '../aws/tags.js';

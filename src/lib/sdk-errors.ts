@@ -1,9 +1,10 @@
-import { redactedExcerpt } from '../../secrets.js';
-
 /**
- * SDK errors carry their request (with Authorization headers, signed URLs, upload session
- * ids): they never travel on as `cause`. What the operator needs is copied into a plain error.
+ * Errors of the cloud SDKs (cloud sources and destinations) as they may be passed on. SDK
+ * errors carry their request (with Authorization headers, signed URLs, upload session ids):
+ * they never travel on as `cause`. What the operator needs (the network error code, the
+ * server's first line, redacted) is copied into a plain error.
  */
+import { redactedExcerpt } from '../secrets.js';
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
 
@@ -49,18 +50,4 @@ export function safeCause(error: unknown): Error {
   const cause = new Error(serverSaid(message, 500));
   cause.name = error instanceof Error ? error.name : 'Error';
   return cause;
-}
-
-/** Whether the failure was the put's own abort (its signal), not the service. */
-export function isAbort(error: unknown, signal: AbortSignal): boolean {
-  return signal.aborted || (error instanceof Error && (error.name === 'AbortError' || (error as { code?: unknown }).code === 'ABORT_ERR'));
-}
-
-/** "the stream failed: <message>" for the put's own failures (source error or abort). */
-export function streamFailure(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted) {
-    const reason = signal.reason instanceof Error ? signal.reason.message : 'aborted';
-    return `upload aborted (${reason}); nothing was stored`;
-  }
-  return `the data stream failed (${error instanceof Error ? error.message : String(error)}); nothing was stored`;
 }
