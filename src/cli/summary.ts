@@ -1,6 +1,5 @@
 /** The table printed at the end of a run on a terminal, or with -v. */
-import { formatBytes, formatDuration } from '../lib/format.js';
-import { statusWord } from '../notifications/message.js';
+import { formatBytes, formatDuration, statusWord } from '../lib/format.js';
 import type { DestinationReport, RetentionReport, RunReport, SourceReport } from '../report.js';
 import { totalStoredBytes } from '../report.js';
 import { redact } from '../secrets.js';

@@ -1,6 +1,6 @@
 /**
- * Sizes and durations as people read them (`12.3 MiB`, `4m 05s`): for the CLI's output,
- * reports and notification texts alike.
+ * Sizes, durations and run statuses as people read them (`12.3 MiB`, `4m 05s`, `OK with
+ * warnings`): for the CLI's output, reports and notification texts alike.
  */
 
 export function formatBytes(bytes: number): string {
@@ -27,4 +27,10 @@ export function formatDuration(seconds: number | undefined): string {
   if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
   if (m > 0) return `${m}m ${String(rest).padStart(2, '0')}s`;
   return `${rest}s`;
+}
+
+const STATUS_WORD = { running: 'STARTED', success: 'OK', warning: 'OK with warnings', failure: 'FAILED' } as const;
+
+export function statusWord(status: keyof typeof STATUS_WORD): string {
+  return STATUS_WORD[status];
 }

@@ -7,13 +7,7 @@ import { redact, redactDeep } from '../secrets.js';
 import type { RunReport, SourceReport } from '../report.js';
 import { totalStoredBytes } from '../report.js';
 import type { NotificationEvent } from './types.js';
-import { formatBytes, formatDuration } from '../lib/format.js';
-
-const STATUS_WORD = { running: 'STARTED', success: 'OK', warning: 'OK with warnings', failure: 'FAILED' } as const;
-
-export function statusWord(status: keyof typeof STATUS_WORD): string {
-  return STATUS_WORD[status];
-}
+import { formatBytes, formatDuration, statusWord } from '../lib/format.js';
 
 /** One line per source: what, how it went, how big, how long, where. */
 export function sourceLine(source: SourceReport): string {
