@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sftpDestination } from '../../src/destinations/sftp/index.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { DestinationError } from '../../src/errors.js';
@@ -13,12 +13,27 @@ import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
 import { SftpDownload, SftpUpload } from '../../src/destinations/sftp/transfer.js';
 import type { SFTPWrapper } from 'ssh2';
+import type { SshSession } from '../../src/lib/ssh/connection.js';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import { runCli } from '../support/cli.js';
 import { describeTree, makeTree } from '../support/tree.js';
 
 const ctx = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
+
+// Every SSH session the destinations open in this process, so a test can wait for one to close.
+const sessions = vi.hoisted(() => [] as SshSession[]);
+vi.mock(import('../../src/lib/ssh/connection.js'), async (importOriginal) => {
+  const real = await importOriginal();
+  return {
+    ...real,
+    connectSsh: async (...args) => {
+      const session = await real.connectSsh(...args);
+      sessions.push(session);
+      return session;
+    },
+  };
+});
 
 function makeSftp(sshd: SshdServer, extra: Record<string, unknown>): Destination {
   const options = sftpDestination.options.parse({
@@ -182,6 +197,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
       const d = makeSftp(sshd, { path: store });
       try {
         await d.put('a/1/f', Readable.from([Buffer.from('x')]), { signal: new AbortController().signal });
+        const dropped = new Promise((resolve) => sessions.at(-1)!.client.once('close', () => resolve(undefined)));
         // Kill this connection's server process: the next call must open a new one.
         const { readdirSync: rd, readFileSync: rf } = await import('node:fs');
         let killed = 0;
@@ -200,8 +216,10 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
           }
         }
         expect(killed).toBeGreaterThan(0);
-        await new Promise((r) => setTimeout(r, 300));
+        await dropped;
+        const opened = sessions.length;
         expect(await listKeys(d, 'a/')).toEqual(['a/1/f']);
+        expect(sessions).toHaveLength(opened + 1);
       } finally {
         await d.close?.();
       }
@@ -210,16 +228,25 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
 });
 
 describe('pipelined SFTP transfers', () => {
-  /** A stand-in for ssh2's SFTPWrapper: answers out of order, with short reads, as servers may. */
+  /**
+   * A stand-in for ssh2's SFTPWrapper: answers out of order, with short reads, as servers may.
+   * The same every time: the requests made in one turn of the event loop are answered on the
+   * next, last first, and every third read is short.
+   */
   function fakeSftp(file: Buffer, options: { failWriteAt?: number } = {}) {
     const written = Buffer.alloc(file.length);
     let writes = 0;
-    const later = (fn: () => void) => setTimeout(fn, Math.floor(Math.random() * 3));
+    let reads = 0;
+    const pending: (() => void)[] = [];
+    const later = (fn: () => void) => {
+      if (pending.push(fn) === 1) setImmediate(() => pending.splice(0).reverse().forEach((answer) => answer()));
+    };
     const sftp = {
       read(_h: Buffer, buffer: Buffer, offset: number, length: number, position: number, cb: (e: Error | undefined, n: number) => void) {
+        const short = reads++ % 3 === 1;
         later(() => {
           const available = Math.max(0, Math.min(length, file.length - position));
-          const n = available > 1 && Math.random() < 0.3 ? Math.ceil(available / 3) : available;
+          const n = available > 1 && short ? Math.ceil(available / 3) : available;
           file.copy(buffer, offset, position, position + n);
           cb(undefined, n);
         });
