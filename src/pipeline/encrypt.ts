@@ -193,7 +193,7 @@ async function decryptWithOpenpgp(input: Readable, key: DecryptionKey): Promise<
  * "No secret key", "Bad session key"), in the operator's terms; other texts unchanged.
  */
 export function explainDecryptionFailure(text: string): string {
-  if (/session key decryption failed|bad session key|no decryption key packets|incorrect key passphrase/i.test(text)) {
+  if (/session key decryption failed|bad session key|no decryption key packets|incorrect key passphrase|quick check of the session key failed/i.test(text)) {
     return 'wrong passphrase or key: it does not open this file';
   }
   if (/no secret key/i.test(text)) return 'wrong key: no secret key for this file in the gpg keyring';

@@ -1,6 +1,7 @@
 /**
- * Reading OpenPGP messages with Node's native crypto for the bulk: the session-key packets
- * (SKESK, PKESK) are decrypted by openpgp.js, the SEIPD v1 packet (RFC 4880 §5.13) with AES
+ * Reading OpenPGP messages with Node's native crypto for the bulk: a passphrase's SKESK
+ * packets are opened natively (openpgp-session.ts), PKESK packets and unusual S2K kinds by
+ * openpgp.js; the SEIPD v1 packet (RFC 4880 §5.13) with AES
  * CFB natively, its MDC (§5.14) checked at the end, the Literal Data packet inside it unwrapped.
  * Anything else (a compressed packet inside, as gpg writes by default; signatures; SED without
  * MDC; AEAD; a cipher other than AES) goes to openpgp.js whole: the bytes read while deciding
@@ -13,13 +14,15 @@ import { createDecipheriv, createHash, type Decipher, type Hash } from 'node:cry
 import { Readable } from 'node:stream';
 import type * as OpenPGP from 'openpgp';
 import { ByteQueue } from '../lib/byte-queue.js';
+import { AES_CFB, passphraseSessionKey } from './openpgp-session.js';
 
 export interface DecryptKeys {
   passphrase?: string;
   privateKeys?: OpenPGP.PrivateKey[];
 }
 
-const AES: Record<string, string> = { aes128: 'aes-128-cfb', aes192: 'aes-192-cfb', aes256: 'aes-256-cfb' };
+/** openpgp.js's names of the AES algorithms and their OpenPGP ids. */
+const OPENPGP_AES: Record<string, number> = { aes128: 7, aes192: 8, aes256: 9 };
 const TAG_PKESK = 1;
 const TAG_SKESK = 3;
 const TAG_LITERAL = 11;
@@ -177,7 +180,7 @@ class Inner {
         this.pending = Buffer.from(data);
         return out;
       }
-      if (data[14] !== data[16] || data[15] !== data[17]) throw new Error('wrong session key or damaged data (quick check failed)');
+      if (data[14] !== data[16] || data[15] !== data[17]) throw new Error('quick check of the session key failed: wrong passphrase or key, or the start of the file is damaged');
       this.prefixSeen = true;
       data = data.subarray(PREFIX_BYTES);
     }
@@ -277,6 +280,31 @@ class Inner {
 
 export type Fallback = (replayed: Readable) => Promise<Readable>;
 
+type SessionKey = { algorithm: number; key: Uint8Array };
+
+/** A passphrase and only SKESK packets: the key is derived here, without loading openpgp.js. */
+async function nativeSessionKey(skesk: readonly Buffer[], packets: number, keys: DecryptKeys): Promise<SessionKey | undefined> {
+  if (!keys.passphrase || keys.privateKeys?.length || skesk.length !== packets) return undefined;
+  for (const body of skesk) {
+    const found = passphraseSessionKey(body, keys.passphrase);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Everything else (PKESK, other S2K kinds): openpgp.js decrypts the session key. */
+async function openpgpSessionKey(packets: Buffer, keys: DecryptKeys): Promise<SessionKey | undefined> {
+  const openpgp = await import('openpgp');
+  const message = await openpgp.readMessage({ binaryMessage: packets });
+  const [sessionKey] = await openpgp.decryptSessionKeys({
+    message,
+    ...(keys.passphrase ? { passwords: [keys.passphrase] } : {}),
+    ...(keys.privateKeys?.length ? { decryptionKeys: keys.privateKeys } : {}),
+  });
+  const algorithm = sessionKey?.algorithm ? OPENPGP_AES[sessionKey.algorithm] : undefined;
+  return sessionKey && algorithm ? { algorithm, key: sessionKey.data } : undefined;
+}
+
 /**
  * Decrypts an OpenPGP message natively when it is SEIPD v1 with AES around a literal packet;
  * otherwise hands the whole input to `fallback` (openpgp.js). Rejects when the session key
@@ -286,13 +314,16 @@ export async function decryptNative(input: Readable, keys: DecryptKeys, fallback
   const reader = new Reader(input[Symbol.asyncIterator]() as AsyncIterator<Buffer>);
   const fallBack = () => fallback(Readable.from(reader.replay(), { objectMode: false }));
   const esk: Buffer[] = [];
+  const skeskBodies: Buffer[] = [];
   let seipd: Header | undefined;
   for (;;) {
     const read = await readHeader(reader);
     if (!read) throw new Error('no encrypted data in the OpenPGP message');
     const { header, raw } = read;
     if ((header.tag === TAG_PKESK || header.tag === TAG_SKESK) && header.length !== undefined && !header.partial) {
-      esk.push(Buffer.from(raw), await reader.read(header.length));
+      const body = await reader.read(header.length);
+      esk.push(Buffer.from(raw), body);
+      if (header.tag === TAG_SKESK) skeskBodies.push(body);
       continue;
     }
     if (header.tag === TAG_SEIPD && header.length !== undefined && esk.length > 0) {
@@ -303,16 +334,10 @@ export async function decryptNative(input: Readable, keys: DecryptKeys, fallback
   }
   const version = await reader.byte();
   if (version !== 1) return fallBack();
-  const openpgp = await import('openpgp');
-  const message = await openpgp.readMessage({ binaryMessage: Buffer.concat(esk) });
-  const [sessionKey] = await openpgp.decryptSessionKeys({
-    message,
-    ...(keys.passphrase ? { passwords: [keys.passphrase] } : {}),
-    ...(keys.privateKeys?.length ? { decryptionKeys: keys.privateKeys } : {}),
-  });
-  const cipherName = sessionKey?.algorithm ? AES[sessionKey.algorithm] : undefined;
+  const sessionKey = (await nativeSessionKey(skeskBodies, esk.length / 2, keys)) ?? (await openpgpSessionKey(Buffer.concat(esk), keys));
+  const cipherName = sessionKey ? AES_CFB[sessionKey.algorithm] : undefined;
   if (!sessionKey || !cipherName) return fallBack();
-  const decipher: Decipher = createDecipheriv(cipherName, sessionKey.data, Buffer.alloc(16));
+  const decipher: Decipher = createDecipheriv(cipherName, sessionKey.key, Buffer.alloc(16));
   const inner = new Inner();
   const first = seipd;
 

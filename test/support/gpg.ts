@@ -36,7 +36,10 @@ export async function gpgDecrypt(file: string, home: GpgHome, passphrase?: strin
   const args = ['--batch', '--quiet', '--pinentry-mode', 'loopback'];
   if (passphrase !== undefined) args.push('--passphrase', passphrase);
   args.push('--decrypt', file);
-  const { stdout } = await run('gpg', args, { env: home.env, encoding: 'buffer', maxBuffer: 1 << 30 });
+  const running = run('gpg', args, { env: home.env, encoding: 'buffer', maxBuffer: 1 << 30 });
+  // No input: a damaged message that starts like a detached signature makes gpg read the signed data from stdin.
+  running.child.stdin?.end();
+  const { stdout } = await running;
   return stdout;
 }
 

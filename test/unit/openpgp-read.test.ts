@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { decryptStream, encryptStream, readPrivateKeys } from '../../src/pipeline/encrypt.js';
+import { passphraseSessionKey } from '../../src/pipeline/openpgp-session.js';
 import { describeWith } from '../support/binaries.js';
 import { makeGpgHome, type GpgHome } from '../support/gpg.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -81,5 +82,36 @@ describeWith(['gpg'], 'native OpenPGP reading', () => {
     await expect(decrypt(message.subarray(0, MiB))).rejects.toThrow();
     await expect(decrypt(Buffer.concat([message, Buffer.of(0)]))).rejects.toThrow();
     await expect(decrypt(message, 'not the passphrase at all')).rejects.toThrow(/wrong passphrase or key/);
+  });
+
+  it('derives a passphrase session key natively for every S2K mode, digest and AES size gpg writes', async () => {
+    const plain = join(tmp.path, 's2k-plain');
+    await writeFile(plain, 'x');
+    const cases = [
+      ['--s2k-mode', '3', '--s2k-digest-algo', 'SHA1', '--cipher-algo', 'AES256'],
+      ['--s2k-mode', '3', '--s2k-digest-algo', 'SHA512', '--s2k-count', '65011712', '--cipher-algo', 'AES128'],
+      ['--s2k-mode', '1', '--s2k-digest-algo', 'SHA256', '--cipher-algo', 'AES192'],
+      ['--s2k-mode', '0', '--s2k-digest-algo', 'SHA224', '--cipher-algo', 'AES256'],
+    ];
+    for (const extra of cases) {
+      const out = join(tmp.path, 's2k.gpg');
+      await run('gpg', ['--batch', '--yes', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--symmetric', ...extra, '-o', out, plain], { env: gpgHome.env });
+      const { stderr } = await run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', PASSPHRASE, '--show-session-key', '-o', '/dev/null', '-d', out], { env: gpgHome.env });
+      const [, algorithm, key] = /session key: '(\d+):([0-9A-F]+)'/.exec(stderr) ?? [];
+      const message = await readFile(out);
+      // The SKESK packet comes first (new or old format header, one-octet length).
+      const newFormat = (message[0]! & 0x40) !== 0;
+      const body = message.subarray(2, 2 + message[1]!);
+      expect(newFormat ? message[0]! & 0x3f : (message[0]! >> 2) & 0x0f, extra.join(' ')).toBe(3);
+      const derived = passphraseSessionKey(body, PASSPHRASE);
+      expect(derived && { algorithm: derived.algorithm, key: derived.key.toString('hex').toUpperCase() }, extra.join(' ')).toEqual({ algorithm: Number(algorithm), key });
+    }
+    // A SKESK with an encrypted session key (as openpgp.js writes one) opens natively too.
+    const { encryptSessionKey, readMessage } = await import('openpgp');
+    const sessionKey = randomBytes(32);
+    const packets = await encryptSessionKey({ data: sessionKey, algorithm: 'aes256', passwords: [PASSPHRASE], format: 'binary', config: { aeadProtect: false } });
+    const skesk = (await readMessage({ binaryMessage: packets })).packets[0]!.write();
+    expect(passphraseSessionKey(skesk, PASSPHRASE)?.key.equals(sessionKey)).toBe(true);
+    expect(passphraseSessionKey(skesk, 'not the passphrase')).toBeUndefined();
   });
 });
