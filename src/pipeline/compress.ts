@@ -127,6 +127,21 @@ export function decompressStream(input: Readable, method: Compression, plugin: s
   return { stream: stdoutOf(zstd), done: feedingAndProgram(feeding, zstd.done), rawBytes: () => undefined };
 }
 
+/**
+ * `zstd -d` writing straight into `sink`, another program's stdin pipe: the plaintext goes
+ * from zstd to that program through the kernel. Resolves when the feeding and zstd are done.
+ */
+export function decompressZstdInto(input: Readable, sink: Socket, plugin: string): Promise<void> {
+  const zstd = spawnProgram('zstd', ['-q', '-d', '-c'], { plugin, layer: 'pipeline', label: 'zstd -d', stdio: ['pipe', sink, 'pipe'] });
+  // zstd holds its own end of the pipe: the reader sees the end of input when zstd exits.
+  sink.destroy();
+  const feeding = pipeline(input, zstd.child.stdin!).catch((error: unknown) => {
+    zstd.child.kill('SIGTERM');
+    throw error;
+  });
+  return feedingAndProgram(feeding, zstd.done);
+}
+
 /** Compression recorded by a stored file's name: `x.tar.zst.gpg` → zstd. */
 export function compressionFromFileName(file: string): Compression {
   const plain = file.replace(/\.(gpg|pgp|asc)$/, '');

@@ -1,10 +1,16 @@
 /**
- * Encryption on a worker thread. The main thread writes the session-key packets (openpgp.js,
- * once per file) and hands the plaintext to a worker that runs the native SEIPD encryptor
- * (openpgp-seipd.ts: AES-256-CFB and the SHA-1 of the MDC) and the sha256 of the ciphertext,
- * so the main thread only moves buffers and feeds the destinations. Chunks move by transfer
- * both ways (no copy); at most IN_FLIGHT chunks are at the worker, and none is sent while the
- * consumer has not taken what came back (backpressure).
+ * Encryption on a worker thread. The main thread writes the session-key packets (once per
+ * file) and hands the plaintext to a worker that runs the native SEIPD encryptor
+ * (openpgp-seipd.ts: AES-256-CFB and the SHA-1 of the MDC), the one part that cannot be split
+ * (CFB encryption is serial), so it gets a core of its own; the sha256 of the ciphertext is
+ * taken where the stream is consumed (fanout.ts).
+ *
+ * Chunks move by transfer both ways (no copy): the input's chunks as they arrive (a pipe's
+ * chunks own their memory), gathered into batches of about BATCH_BYTES so that one message
+ * carries many; the ciphertext comes back as one message per batch and is handed out chunk by
+ * chunk (an object-mode stream of Buffers, so no consumer concatenates them). At most
+ * IN_FLIGHT_BYTES are at the worker, and the input pauses while the consumer has not taken
+ * what came back (backpressure).
  *
  * The worker runs the compiled encrypt-worker.js; where that does not exist (running from the
  * TypeScript sources in tests), encryption runs in-process, with the same encryptor. Inside the
@@ -23,21 +29,18 @@ import { sessionKeyPackets } from './openpgp-session.js';
 
 export interface WorkerInit {
   sessionKey: Uint8Array;
-  /** The session-key packets the main thread sends first: the worker's sha256 starts with them. */
-  packets: Uint8Array;
 }
 
-export type ToWorker = { type: 'chunk'; chunk: Uint8Array } | { type: 'end' };
-export type FromWorker =
-  | { type: 'data'; chunks: Uint8Array[] }
-  | { type: 'end'; chunks: Uint8Array[]; sha256: string }
-  | { type: 'error'; message: string };
-
-/** A ciphertext stream that also knows the sha256 of everything it delivered, once it ended. */
-export type EncryptedStream = Readable & { sha256?: () => string | undefined };
+export type ToWorker = { type: 'chunks'; chunks: Uint8Array[] } | { type: 'end' };
+export type FromWorker = { type: 'data'; chunks: Uint8Array[] } | { type: 'end'; chunks: Uint8Array[] } | { type: 'error'; message: string };
 
 const WORKER_FILE = new URL('./encrypt-worker.js', import.meta.url);
-const IN_FLIGHT = 3;
+/** A message to the worker carries about this much plaintext. */
+const BATCH_BYTES = 1 << 20;
+/** Plaintext at the worker at most (sent, its ciphertext not back yet). */
+const IN_FLIGHT_BYTES = 4 << 20;
+/** Ciphertext chunks the output holds before the input pauses. */
+const OUTPUT_CHUNKS = 16;
 
 /** The asset scripts/release/build.mjs embeds in the single executable: encrypt-worker.ts bundled. */
 export const EMBEDDED_WORKER_ASSET = 'encrypt-worker.cjs';
@@ -66,12 +69,17 @@ function startWorker(workerData: WorkerInit): Worker {
   return code !== null ? new Worker(code, { eval: true, workerData }) : new Worker(WORKER_FILE, { workerData });
 }
 
+/** A chunk the worker can take by transfer: `chunk` itself when it owns its memory, else a copy. */
+function sendable(chunk: Buffer): Uint8Array {
+  const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
+  return owns ? chunk : new Uint8Array(chunk);
+}
+
 /**
- * Encrypts `input` on a worker thread when possible; same output as encryptStream. The
- * returned stream's `sha256()` gives the digest of the whole ciphertext once it ended (from
- * the worker, which touches every byte anyway).
+ * Encrypts `input` on a worker thread when possible; same output as encryptStream, as an
+ * object-mode stream of Buffers.
  */
-export async function encryptOffThread(input: Readable, encryption: Encryption, plugin: string): Promise<EncryptedStream> {
+export async function encryptOffThread(input: Readable, encryption: Encryption, plugin: string): Promise<Readable> {
   if (encryption.kind === 'none' || !workerAvailable()) return encryptStream(input, encryption);
 
   // The input may fail while the session key is prepared: keep that error for the output.
@@ -79,54 +87,59 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   const onEarly = (error: Error) => (early ??= error);
   input.on('error', onEarly);
   const { sessionKey, packets } = await sessionKeyPackets(encryption).finally(() => input.off('error', onEarly));
-  const init: WorkerInit = { sessionKey, packets };
-  const worker = startWorker(init);
-  let digest: string | undefined;
-  let inFlight = 0;
-  let reading = false;
-  let inputDone = false;
+  const worker = startWorker({ sessionKey });
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  /** Plaintext bytes per batch at the worker, oldest first. */
+  const inFlight: number[] = [];
+  let inFlightBytes = 0;
   let wanted = true;
   let finished = false;
 
-  const output: EncryptedStream = new Readable({
-    highWaterMark: 4 << 20,
+  const output = new Readable({
+    objectMode: true,
+    highWaterMark: OUTPUT_CHUNKS,
     read() {
       wanted = true;
-      void pump();
+      flow();
     },
     destroy(error, callback) {
+      input.off('data', onData);
       void worker.terminate();
       callback(error);
     },
   });
-  output.sha256 = () => digest;
   output.push(Buffer.from(packets));
 
-  const chunks = input[Symbol.asyncIterator]();
-  async function pump(): Promise<void> {
-    if (reading) return;
-    reading = true;
-    try {
-      while (wanted && !inputDone && inFlight < IN_FLIGHT && !output.destroyed) {
-        const next = await chunks.next();
-        if (output.destroyed) return;
-        if (next.done) {
-          inputDone = true;
-          worker.postMessage({ type: 'end' } satisfies ToWorker);
-          return;
-        }
-        const chunk = next.value as Buffer;
-        const owns = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
-        const sendable = owns ? chunk : new Uint8Array(chunk);
-        inFlight++;
-        worker.postMessage({ type: 'chunk', chunk: sendable } satisfies ToWorker, transferable([sendable]));
-      }
-    } catch (error) {
-      output.destroy(error as Error);
-    } finally {
-      reading = false;
+  /** The input runs while the worker has room and the consumer keeps up. */
+  const flow = () => {
+    if (output.destroyed) return;
+    if (wanted && inFlightBytes < IN_FLIGHT_BYTES) input.resume();
+    else input.pause();
+  };
+  const post = () => {
+    if (batch.length === 0) return;
+    inFlight.push(batchBytes);
+    inFlightBytes += batchBytes;
+    worker.postMessage({ type: 'chunks', chunks: batch } satisfies ToWorker, transferable(batch));
+    batch = [];
+    batchBytes = 0;
+  };
+  const onData = (chunk: Buffer) => {
+    if (chunk.length === 0) return;
+    const part = sendable(chunk);
+    batch.push(part);
+    batchBytes += part.length;
+    if (batchBytes >= BATCH_BYTES) {
+      post();
+      flow();
     }
-  }
+  };
+  input.on('data', onData);
+  input.once('end', () => {
+    post();
+    worker.postMessage({ type: 'end' } satisfies ToWorker);
+  });
 
   const deliver = (parts: Uint8Array[]) => {
     for (const part of parts) {
@@ -136,13 +149,12 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   worker.on('message', (message: FromWorker) => {
     if (output.destroyed) return;
     if (message.type === 'data') {
-      inFlight--;
+      inFlightBytes -= inFlight.shift() ?? 0;
       deliver(message.chunks);
-      void pump();
+      flow();
     } else if (message.type === 'end') {
       deliver(message.chunks);
       finished = true;
-      digest = message.sha256;
       output.push(null);
       void worker.terminate();
     } else {
@@ -155,5 +167,6 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   });
   input.once('error', (error) => output.destroy(error));
   if (early) output.destroy(early);
+  else flow();
   return output;
 }

@@ -34,9 +34,6 @@ export interface FanOutResult {
   streamError?: unknown;
 }
 
-/** A stream that hashes itself: `sha256()` is the digest of all it delivered, once it ended. */
-export type HashedStream = Readable & { sha256?: () => string | undefined };
-
 const BRANCH_HIGH_WATER_MARK = 1 << 20;
 
 interface LiveBranch {
@@ -56,10 +53,8 @@ export async function fanOut(
   signal: AbortSignal,
   onProgress?: (bytes: number) => void,
 ): Promise<FanOutResult> {
-  // The encryption worker hashes the ciphertext it writes (sha256() once the stream ended);
-  // other streams (no encryption) are hashed here.
-  const hashedUpstream = typeof (input as HashedStream).sha256 === 'function' ? (input as HashedStream).sha256 : undefined;
-  const hash = hashedUpstream ? undefined : createHash('sha256');
+  // Hashed here, on the main thread, while the encryption worker's core does the AES.
+  const hash = createHash('sha256');
   let bytes = 0;
   const live: LiveBranch[] = branches.map((b) => {
     const stream = new PassThrough({ highWaterMark: BRANCH_HIGH_WATER_MARK });
@@ -93,7 +88,7 @@ export async function fanOut(
   try {
     for await (const chunk of input) {
       const buf = chunk as Buffer;
-      hash?.update(buf);
+      hash.update(buf);
       bytes += buf.length;
       onProgress?.(bytes);
       const waits: Promise<unknown>[] = [];
@@ -127,5 +122,5 @@ export async function fanOut(
       results.push({ id: b.id, ok: false, size: 0, error: streamError ?? error, seconds: (performance.now() - b.startedAt) / 1000 });
     }
   }
-  return { sha256: (hash ? hash.digest('hex') : hashedUpstream?.()) ?? '', bytes, branches: results, streamError };
+  return { sha256: hash.digest('hex'), bytes, branches: results, streamError };
 }

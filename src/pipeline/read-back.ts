@@ -6,11 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
+import type { Socket } from 'node:net';
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Destination } from '../destinations/types.js';
 import { PipelineError } from '../errors.js';
-import { compressionFromFileName, decompressStream } from './compress.js';
+import { compressionFromFileName, decompressStream, decompressZstdInto } from './compress.js';
 import { decryptStream, gpgDecryptionError, type DecryptionKey } from './encrypt.js';
 import { spawnProgram, stdoutOf } from '../lib/process.js';
 
@@ -78,8 +79,17 @@ function hashing(expected: Expected | undefined, key: string, plugin: string): {
   };
 }
 
-/** `name`: the source's own name for the file (the manifest's), so only the pipeline's layers are undone. */
-export async function readBack(destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<ReadBack> {
+interface Decrypted {
+  /** The plaintext of the stored file, still compressed as the file's name says. */
+  stream: Readable;
+  /** The file's layers as a name (see addedLayers). */
+  layers: string;
+  /** Resolve once the download's size and sha256 and the decryption's own checks passed. */
+  checks: Promise<void>[];
+}
+
+/** Download and decryption, with their checks. */
+async function downloadAndDecrypt(destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<Decrypted> {
   const layers = addedLayers(file, name);
   const raw = await destination.get(key);
   const hashed = hashing(expected, key, plugin);
@@ -98,30 +108,51 @@ export async function readBack(destination: Destination, key: string, file: stri
   });
   downloadDone.catch(() => undefined);
 
-  let decrypted: Readable = downloaded;
-  let decryptDone: Promise<void> = Promise.resolve();
-  if (isEncryptedFile(layers)) {
-    if (decryption.passphrase || decryption.privateKeys?.length) {
-      decrypted = await decryptStream(downloaded, decryption, plugin);
-    } else if (decryption.useGpg) {
-      const gpg = spawnProgram('gpg', ['--batch', '--quiet', '--decrypt'], { plugin, layer: 'pipeline', label: 'gpg --decrypt', stdio: ['pipe', 'pipe', 'pipe'] });
-      const feeding = pipeline(downloaded, gpg.child.stdin!);
-      decryptDone = Promise.all([feeding, gpg.done.catch((e: unknown) => Promise.reject(gpgDecryptionError(e, plugin)))]).then(() => undefined);
-      decrypted = stdoutOf(gpg);
-    } else {
-      throw new PipelineError(`${key} is encrypted and no passphrase or key is available`, { plugin });
-    }
+  if (!isEncryptedFile(layers)) return { stream: downloaded, layers, checks: [downloadDone] };
+  if (decryption.passphrase || decryption.privateKeys?.length) {
+    return { stream: await decryptStream(downloaded, decryption, plugin), layers, checks: [downloadDone] };
   }
+  if (decryption.useGpg) {
+    const gpg = spawnProgram('gpg', ['--batch', '--quiet', '--decrypt'], { plugin, layer: 'pipeline', label: 'gpg --decrypt', stdio: ['pipe', 'pipe', 'pipe'] });
+    const feeding = pipeline(downloaded, gpg.child.stdin!);
+    const decryptDone = Promise.all([feeding, gpg.done.catch((e: unknown) => Promise.reject(gpgDecryptionError(e, plugin)))]).then(() => undefined);
+    return { stream: stdoutOf(gpg), layers, checks: [downloadDone, decryptDone] };
+  }
+  throw new PipelineError(`${key} is encrypted and no passphrase or key is available`, { plugin });
+}
+
+/** `name`: the source's own name for the file (the manifest's), so only the pipeline's layers are undone. */
+export async function readBack(destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<ReadBack> {
+  const decrypted = await downloadAndDecrypt(destination, key, file, expected, decryption, plugin, name);
   const output = new PassThrough();
-  const plain = decompressStream(decrypted, compressionFromFileName(layers), plugin);
+  const plain = decompressStream(decrypted.stream, compressionFromFileName(decrypted.layers), plugin);
   // The output ends only after every check passed: a consumer that commits at end of input
   // (psql, tar) must never see a clean end of an altered or truncated file.
   const copying = pipeline(plain.stream, output, { end: false });
-  decrypted.once('error', (e) => output.destroy(e));
-  const done = Promise.all([downloadDone, decryptDone, plain.done, copying]).then(() => undefined);
+  decrypted.stream.once('error', (e) => output.destroy(e));
+  const done = Promise.all([...decrypted.checks, plain.done, copying]).then(() => undefined);
   done.then(
     () => output.end(),
     (e: Error) => output.destroy(e),
   );
   return { stream: output, done };
+}
+
+/** Whether readBackInto can take this file: its pipeline compression is zstd. */
+export function decompressedByZstd(file: string, name?: string): boolean {
+  return compressionFromFileName(addedLayers(file, name)) === 'zstd';
+}
+
+/**
+ * readBack for a program that reads the plaintext (tar -x): zstd writes straight into `sink`,
+ * that program's stdin pipe, so the plaintext never passes through Node. Unlike readBack's
+ * stream, the program may see the end of its input before the checks at the end of the file
+ * are done: only a caller that keeps the result once the returned promise resolved (a staging
+ * folder) may use it. The promise resolves once every check passed.
+ */
+export async function readBackInto(sink: Socket, destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<Promise<void>> {
+  const decrypted = await downloadAndDecrypt(destination, key, file, expected, decryption, plugin, name);
+  const done = Promise.all([...decrypted.checks, decompressZstdInto(decrypted.stream, sink, plugin)]).then(() => undefined);
+  done.catch(() => undefined);
+  return done;
 }

@@ -16,11 +16,12 @@ import { PipelineError, UsageError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
-import { readBack, plainFileName, restoredFileName, type Decryption } from './read-back.js';
+import { decompressedByZstd, readBack, readBackInto, plainFileName, restoredFileName, type Decryption, type ReadBack } from './read-back.js';
 import { dataObjects, fileOf, isWholeCopy, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
 import { cleanUpOnSignal, spawnProgram, type SpawnedProgram } from '../lib/process.js';
 import { storedIdSource } from './stored-ids.js';
 import { feedAndDrain } from './streams.js';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { readPrivateKeys } from './encrypt.js';
 import { feedOrStop, namesStartWithDotSlash, patternArgs, tarEnv, unmatchedPatterns } from './tar-members.js';
@@ -182,16 +183,22 @@ async function restoreFromFirst(
       const written: string[] = [];
       for (const f of files) {
         const expected = f.sha256 ? { size: f.size, sha256: f.sha256 } : undefined;
-        const back = await readBack(d.destination, f.key, f.file, expected, decryption, d.loaded.options.id, f.name);
         const name = restoredFileName(f);
+        if (options.extract && options.to !== '-' && options.toDatabase === undefined && name.endsWith('.tar')) {
+          const open: OpenArchive = {
+            stream: () => readBack(d.destination, f.key, f.file, expected, decryption, d.loaded.options.id, f.name),
+            into: decompressedByZstd(f.file, f.name) ? (sink) => readBackInto(sink, d.destination, f.key, f.file, expected, decryption, d.loaded.options.id, f.name) : undefined,
+          };
+          await extractTar(open, options.to!, source.options.id, options.force, options.paths);
+          written.push(options.to!);
+          continue;
+        }
+        const back = await readBack(d.destination, f.key, f.file, expected, decryption, d.loaded.options.id, f.name);
         if (options.toDatabase !== undefined) {
           written.push(await restoreIntoDatabase(job, source, back, name, options, logger));
         } else if (options.to === '-') {
           await writeToStdout(back, f.key);
           written.push('-');
-        } else if (options.extract && name.endsWith('.tar')) {
-          await extractTar(back, options.to!, source.options.id, options.force, options.paths);
-          written.push(options.to!);
         } else {
           written.push(await writeFileAtomically(back, options.to!, name));
         }
@@ -296,16 +303,23 @@ async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: 
   );
 }
 
+/** How extractTar opens the archive: as a stream, or (zstd) straight into tar's stdin. */
+interface OpenArchive {
+  stream: () => Promise<ReadBack>;
+  into?: (sink: Socket) => Promise<Promise<void>>;
+}
+
 /**
  * Unpacks into a staging folder inside DIR and moves the entries in only when every check
  * passed. DIR must be empty unless `force` (then the entries are merged in, files replaced).
+ * The whole archive of a zstd file goes from zstd to tar without passing through Node; with
+ * `patterns`, the stream is read first to see how the members are named.
  */
-async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, dir: string, plugin: string, force = false, patterns: readonly string[] = []): Promise<void> {
+async function extractTar(open: OpenArchive, dir: string, plugin: string, force = false, patterns: readonly string[] = []): Promise<void> {
   await mkdir(dir, { recursive: true });
   await sweepRestoreLeftovers(dir);
   const present = (await readdir(dir)).filter((n) => !RESTORE_TEMP.test(n));
   if (present.length > 0 && !force) {
-    (back.stream as Readable).destroy(); // the download and decryption already started: stop them
     throw new UsageError(`${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): extract into an empty folder, or give --force to merge into it (files of the backup replace those of the same name)`);
   }
   // Named before it exists and created once the handler is in place: a signal at any moment
@@ -313,15 +327,29 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
   const staging = join(dir, `${restoreTempName()}${randomBytes(3).toString('hex')}`);
   let tar: SpawnedProgram | undefined;
   let moving = false;
+  const spawnTar = (selected: string[], stdin: 'pipe' | Readable = 'pipe') =>
+    spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging, ...selected], { plugin, layer: 'pipeline', label: 'tar -x', env: selected.length ? tarEnv() : undefined, stdio: [stdin, 'ignore', 'pipe'] });
   await cleanUpOnSignal(
     async () => {
       await mkdir(staging, { mode: 0o700 });
       try {
-        const dotSlash = patterns.length > 0 && (await namesStartWithDotSlash(back.stream as Readable));
-        const selected = patternArgs(patterns, dotSlash);
-        tar = spawnProgram('tar', ['-x', '-p', '-f', '-', '-C', staging, ...selected], { plugin, layer: 'pipeline', label: 'tar -x', env: selected.length ? tarEnv() : undefined, stdio: ['pipe', 'ignore', 'pipe'] });
-        if (selected.length === 0) await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
-        else await extractSelected(back, tar, patterns, dotSlash);
+        if (patterns.length === 0 && open.into) {
+          const running = spawnTar([]);
+          tar = running;
+          const checked = await open.into(running.child.stdin as Socket).catch(async (error: unknown) => {
+            running.child.kill('SIGKILL');
+            await running.done.catch(() => undefined);
+            throw error;
+          });
+          await Promise.all([running.done, checked]);
+        } else {
+          const back = await open.stream();
+          const dotSlash = patterns.length > 0 && (await namesStartWithDotSlash(back.stream));
+          const selected = patternArgs(patterns, dotSlash);
+          tar = spawnTar(selected);
+          if (selected.length === 0) await Promise.all([feedAndDrain(back.stream, tar.child.stdin!), tar.done, back.done]);
+          else await extractSelected(back, tar, patterns, dotSlash);
+        }
         moving = true;
         await moveInto(staging, dir);
       } finally {
@@ -345,8 +373,8 @@ async function extractTar(back: { stream: NodeJS.ReadableStream; done: Promise<v
  * `--path`: the integrity checks come first (a damaged file is that, whatever tar said), then
  * tar's "Not found in archive": a pattern that matched nothing is an error, never a silent success.
  */
-async function extractSelected(back: { stream: NodeJS.ReadableStream; done: Promise<void> }, tar: SpawnedProgram, patterns: readonly string[], dotSlash: boolean): Promise<void> {
-  const [feed, exit, checks] = await Promise.allSettled([feedOrStop(feedAndDrain(back.stream as Readable, tar.child.stdin!), tar), tar.done, back.done]);
+async function extractSelected(back: ReadBack, tar: SpawnedProgram, patterns: readonly string[], dotSlash: boolean): Promise<void> {
+  const [feed, exit, checks] = await Promise.allSettled([feedOrStop(feedAndDrain(back.stream, tar.child.stdin!), tar), tar.done, back.done]);
   if (checks.status === 'rejected') throw checks.reason;
   if (exit.status === 'rejected') {
     const unmatched = unmatchedPatterns(tar.stderrTail(), patterns, dotSlash);

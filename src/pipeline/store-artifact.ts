@@ -13,9 +13,8 @@ import { ENCRYPTION_SUFFIX, type Encryption } from './encrypt.js';
 import { encryptOffThread } from './encrypt-thread.js';
 import { fanOut, type BranchResult, type FanOutResult } from './fanout.js';
 import { KILL_GRACE_MS, reapPrograms } from '../lib/process.js';
-import { coalesce, pipeThrough, throttle } from './streams.js';
+import { pipeThrough, throttle } from './streams.js';
 
-const ENCRYPT_CHUNK_BYTES = 1 << 20;
 /** How long stopped programs may take to exit (they get SIGKILL after the grace period). */
 const REAP_TIMEOUT_MS = KILL_GRACE_MS + 5000;
 
@@ -82,8 +81,6 @@ export async function storeArtifact(
   const warnings: string[] = [];
 
   const compressed = compressStream(artifact.stream, { method: compression, level: settings.compressionLevel, plugin: settings.sourceId, signal });
-  const chunked = compressed.stream.pipe(coalesce(ENCRYPT_CHUNK_BYTES));
-  compressed.stream.once('error', (e) => chunked.destroy(e));
   let encrypted: Readable | undefined;
 
   // When the artifact cannot go on, the whole producer chain stops at once: a dumper or a
@@ -95,7 +92,7 @@ export async function storeArtifact(
     stopped = { reason, byProducer };
     stage.abort(reason); // the pipeline's programs (zstd): SIGTERM, then SIGKILL
     settings.stopSource?.(reason); // the source's own programs (tar, dumpers, ssh commands)
-    for (const stream of [artifact.stream, compressed.stream, chunked, encrypted]) stream?.destroy();
+    for (const stream of [artifact.stream, compressed.stream, encrypted]) stream?.destroy();
   };
   // A failure of the dumper or compressor stops the stream at once, not only at its end.
   // After an interruption, the programs' deaths are its consequence, not the cause.
@@ -105,7 +102,7 @@ export async function storeArtifact(
   let result: FanOutResult | undefined;
   let streamError: unknown;
   try {
-    encrypted = await encryptOffThread(chunked, settings.encryption, settings.sourceId);
+    encrypted = await encryptOffThread(compressed.stream, settings.encryption, settings.sourceId);
     result = await fanOut(
       encrypted,
       targets.map((t) => ({

@@ -38,32 +38,6 @@ export async function feedAndDrain(source: Readable, sink: Writable): Promise<nu
 }
 
 /**
- * Gathers small chunks into chunks of at least `minBytes` (the last may be smaller).
- * Pipes deliver 64 KiB at a time; openpgp.js encrypts about 15% faster on 1 MiB chunks.
- */
-export function coalesce(minBytes: number): Transform {
-  let parts: Buffer[] = [];
-  let size = 0;
-  return new Transform({
-    readableHighWaterMark: 2,
-    readableObjectMode: false,
-    transform(chunk: Buffer, _enc, callback) {
-      parts.push(chunk);
-      size += chunk.length;
-      if (size >= minBytes) {
-        const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-        parts = [];
-        size = 0;
-        callback(null, out);
-      } else callback();
-    },
-    flush(callback) {
-      callback(null, size > 0 ? Buffer.concat(parts, size) : undefined);
-    },
-  });
-}
-
-/**
  * Limits a stream to about `bytesPerSecond` (a destination's `upload_rate_limit`), so a
  * backup over a shared uplink does not starve production traffic. Backpressure carries the
  * limit back to the source.

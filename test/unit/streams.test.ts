@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { coalesce, throttle } from '../../src/pipeline/streams.js';
+import { throttle } from '../../src/pipeline/streams.js';
 import { parseRate } from '../../src/config/fields.js';
 
 describe('stream plumbing', () => {
@@ -21,14 +21,6 @@ describe('stream plumbing', () => {
     } finally {
       vi.useRealTimers();
     }
-  });
-
-  it('coalesce gathers small chunks without losing or reordering bytes', async () => {
-    const input = Array.from({ length: 100 }, (_, i) => Buffer.from([i]));
-    const out: Buffer[] = [];
-    await pipeline(Readable.from(input), coalesce(30), new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }));
-    expect(out.map((c) => c.length)).toEqual([30, 30, 30, 10]);
-    expect(Buffer.concat(out)).toEqual(Buffer.concat(input));
   });
 
   it('parses rates', () => {

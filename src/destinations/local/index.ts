@@ -153,7 +153,8 @@ export const localDestination = defineDestination({
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ObjectNotFoundError(key, { plugin: options.id });
           throw error;
         }
-        return createReadStream(path);
+        // 1 MiB reads: a sixteenth of the reads, decryptions and pipe writes of the default 64 KiB.
+        return createReadStream(path, { highWaterMark: 1 << 20 });
       },
 
       async delete(keys) {
