@@ -5,6 +5,7 @@
  * starts in a few milliseconds.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { streamed } from '../lib/release-memory.js';
 import { SeipdEncryptor, transferable } from './openpgp-seipd.js';
 import type { FromWorker, ToWorker, WorkerInit } from './encrypt-thread.js';
 
@@ -15,7 +16,11 @@ const send = (message: FromWorker) => port.postMessage(message, message.type ===
 
 port.on('message', (message: ToWorker) => {
   try {
-    if (message.type === 'chunks') send({ type: 'data', chunks: message.chunks.flatMap((chunk) => encryptor.update(chunk)) });
+    if (message.type === 'chunks') {
+      const chunks = message.chunks.flatMap((chunk) => encryptor.update(chunk));
+      for (const chunk of chunks) streamed(chunk.length);
+      send({ type: 'data', chunks });
+    }
     else send({ type: 'end', chunks: encryptor.final() });
   } catch (error) {
     send({ type: 'error', message: error instanceof Error ? error.message : String(error) });

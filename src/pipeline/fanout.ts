@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { describeError } from '../errors.js';
+import { streamed } from '../lib/release-memory.js';
 
 export interface Branch {
   id: string;
@@ -90,6 +91,7 @@ export async function fanOut(
       const buf = chunk as Buffer;
       hash.update(buf);
       bytes += buf.length;
+      streamed(buf.length);
       onProgress?.(bytes);
       const waits: Promise<unknown>[] = [];
       for (const b of alive()) {
