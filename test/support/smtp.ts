@@ -10,7 +10,7 @@
  *   expect(mail.parsed.subject).toContain('FAILED');
  *   await smtp.close();
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
@@ -39,6 +39,20 @@ export interface SmtpServerOptions {
   secure?: boolean;
   /** Do not offer STARTTLS. */
   hideStartTls?: boolean;
+  /**
+   * Asked at each connection, login and MAIL FROM (so a test can change the answers between
+   * sends): a reply refuses that step with its code (4xx: try again later, 5xx: refused for
+   * good), a login refusal replacing the usual 535; `hang` at connect never greets (a server
+   * that never answers). Nothing, or no script, goes on as usual.
+   */
+  script?: (step: SmtpStep) => SmtpReply | 'hang' | undefined;
+}
+
+export type SmtpStep = { step: 'connect' } | { step: 'login'; username: string; password: string } | { step: 'mail'; from: string };
+
+export interface SmtpReply {
+  code: number;
+  message: string;
 }
 
 export interface SmtpServerHandle {
@@ -46,6 +60,10 @@ export interface SmtpServerHandle {
   port: number;
   messages: ReceivedMail[];
   authAttempts: AuthAttempt[];
+  /** Connections accepted so far (a client opens one per mail it tries to send). */
+  connections(): number;
+  /** Connections not yet closed (by either side). */
+  openConnections(): number;
   waitForMessages(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
 }
@@ -55,6 +73,8 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
   const authAttempts: AuthAttempt[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const users = options.users;
+  let connections = 0;
+  const refusal = (reply: SmtpReply) => Object.assign(new Error(reply.message), { responseCode: reply.code });
 
   const server = new SMTPServer({
     secure: options.secure ?? false,
@@ -64,7 +84,23 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     // Plain-text AUTH is allowed so a test can see what a client does without TLS.
     allowInsecureAuth: true,
     logger: false,
+    onConnect(_session, callback) {
+      connections++;
+      const reply = options.script?.({ step: 'connect' });
+      if (reply === 'hang') return;
+      callback(reply ? refusal(reply) : null);
+    },
+    onMailFrom(address, _session, callback) {
+      const reply = options.script?.({ step: 'mail', from: address.address });
+      callback(reply && reply !== 'hang' ? refusal(reply) : null);
+    },
     onAuth(auth, _session, callback) {
+      const scripted = options.script?.({ step: 'login', username: auth.username ?? '', password: auth.password ?? '' });
+      if (scripted && scripted !== 'hang') {
+        authAttempts.push({ username: auth.username ?? '', method: auth.method, ok: false });
+        callback(refusal(scripted));
+        return;
+      }
       const ok = !!users && auth.username !== undefined && users[auth.username] === auth.password;
       authAttempts.push({ username: auth.username ?? '', method: auth.method, ok });
       if (!ok) {
@@ -106,12 +142,19 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const port = (server.server.address() as AddressInfo).port;
+  let open = 0;
+  server.server.on('connection', (socket: Socket) => {
+    open++;
+    socket.once('close', () => open--);
+  });
 
   return {
     host: '127.0.0.1',
     port,
     messages,
     authAttempts,
+    connections: () => connections,
+    openConnections: () => open,
     waitForMessages(count, timeoutMs = 10_000) {
       if (messages.length >= count) return Promise.resolve(messages.slice());
       return new Promise((resolve, reject) => {
