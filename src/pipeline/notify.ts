@@ -7,11 +7,16 @@ import type { LoadedNotification } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { CreateContext } from '../plugin.js';
-import { withRetry } from '../lib/retry.js';
+import { withRetry, type RetryOptions } from '../lib/retry.js';
 import { isPermanentHttpError } from '../lib/http.js';
 import type { NotificationEvent, Notifier } from '../notifications/types.js';
 
 const DEFAULT_TIMEOUT_SECONDS = 30;
+/** Attempts per event and channel, the first included. */
+export const NOTIFY_ATTEMPTS = 3;
+
+/** The waits between attempts; tests replace the sleep so that retries need no wall-clock time. */
+export type RetryTiming = Pick<RetryOptions, 'sleep' | 'random'>;
 
 interface ReadyNotifier {
   id: string;
@@ -31,11 +36,14 @@ export class NotificationDispatcher {
   private readonly ready: ReadyNotifier[] = [];
   readonly outcomes: NotificationOutcome[] = [];
 
-  private constructor(private readonly logger: Logger) {}
+  private constructor(
+    private readonly logger: Logger,
+    private readonly timing: RetryTiming,
+  ) {}
 
   /** Builds every notifier; one that cannot be built is logged and left out, never fatal. */
-  static async create(notifications: readonly LoadedNotification[], ctx: CreateContext): Promise<NotificationDispatcher> {
-    const dispatcher = new NotificationDispatcher(ctx.logger);
+  static async create(notifications: readonly LoadedNotification[], ctx: CreateContext, timing: RetryTiming = {}): Promise<NotificationDispatcher> {
+    const dispatcher = new NotificationDispatcher(ctx.logger, timing);
     for (const n of notifications) {
       try {
         const notifier = await n.create(ctx);
@@ -66,7 +74,8 @@ export class NotificationDispatcher {
       await withRetry(
         () => r.notifier.notify(event, { signal: deadline }),
         {
-          attempts: 3,
+          ...this.timing,
+          attempts: NOTIFY_ATTEMPTS,
           baseDelayMs: 1000,
           deadlineMs: r.timeoutMs,
           signal: deadline,

@@ -20,6 +20,20 @@ interface SmtpFailure extends Error {
   command?: string;
 }
 
+/**
+ * A failure the server gave a 5xx reply for (login refused, sender or recipient rejected):
+ * `permanent`, so the dispatcher does not try again (a retried login could lock the account).
+ * 4xx replies and connection problems are worth another attempt.
+ */
+export class SmtpRefusedError extends NotificationError {
+  readonly permanent = true;
+}
+
+function refusedForGood(error: unknown): boolean {
+  const code = (error as SmtpFailure).responseCode;
+  return code !== undefined && code >= 500 && code < 600;
+}
+
 /** Message for an SMTP failure that tells the operator what to fix, with no secret in it. */
 export function describeSmtpError(error: unknown, where: string, username: string | undefined): string {
   const e = error as SmtpFailure;
@@ -42,7 +56,7 @@ export function describeSmtpError(error: unknown, where: string, username: strin
   return redact(message);
 }
 
-/** Settles with `work`, or rejects as soon as `signal` aborts (nodemailer takes no signal). */
+/** Settles with `work`, or rejects as soon as `signal` aborts, whatever the send is doing then. */
 function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise<T>((resolve, reject) => {
@@ -130,14 +144,16 @@ export const smtpNotification = defineNotification({
                   ? { 'X-Backup-Id': sources.map((s) => s.id).join(', '), 'X-Backup-Type': [...new Set(sources.map((s) => s.type))].join(', ') }
                   : {}),
               },
+              // nodemailer (10.5+) closes the connection of a send its signal abandons.
+              signal,
             }),
             signal,
           );
         } catch (error) {
           if (signal.aborted) throw new NotificationError(`${where} timed out`, { plugin, cause: error });
-          throw new NotificationError(describeSmtpError(error, where, login?.username), { plugin, cause: error });
+          const Failure = refusedForGood(error) ? SmtpRefusedError : NotificationError;
+          throw new Failure(describeSmtpError(error, where, login?.username), { plugin, cause: error });
         } finally {
-          // Also what ends a send that the signal abandoned.
           transport.close();
         }
       },
