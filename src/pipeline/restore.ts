@@ -18,7 +18,7 @@ import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { decompressedByZstd, readBack, readBackInto, plainFileName, restoredFileName, type Decryption, type ReadBack } from './read-back.js';
 import { dataObjects, fileOf, isWholeCopy, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
-import { cleanUpOnSignal, spawnProgram, type SpawnedProgram } from '../lib/process.js';
+import { cleanUpOnSignal, lostItsReader, spawnProgram, type SpawnedProgram } from '../lib/process.js';
 import { storedIdSource } from './stored-ids.js';
 import { feedAndDrain } from './streams.js';
 import type { Socket } from 'node:net';
@@ -341,7 +341,11 @@ async function extractTar(open: OpenArchive, dir: string, plugin: string, force 
             await running.done.catch(() => undefined);
             throw error;
           });
-          await Promise.all([running.done, checked]);
+          const [extracted, read] = await Promise.allSettled([running.done, checked]);
+          // A damaged file explains tar's failure; zstd that lost its reader only repeats tar's.
+          if (read.status === 'rejected' && !lostItsReader(read.reason)) throw read.reason;
+          if (extracted.status === 'rejected') throw extracted.reason;
+          if (read.status === 'rejected') throw read.reason;
         } else {
           const back = await open.stream();
           const dotSlash = patterns.length > 0 && (await namesStartWithDotSlash(back.stream));
