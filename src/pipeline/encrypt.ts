@@ -1,8 +1,9 @@
 /**
  * OpenPGP encryption and decryption, producing messages GnuPG 2.2 reads: binary (not armored),
  * SEIPD v1 with AES-256, no AEAD. Passphrase (symmetric, like `gpg --symmetric`) or
- * recipients' public keys. openpgp.js writes and reads the session-key packets and the keys;
- * the data packet goes through Node's native crypto (openpgp-seipd.ts).
+ * recipients' public keys. The session-key packets are openpgp-session.ts's (native for a
+ * passphrase, openpgp.js for keys), the data packet goes through Node's native crypto
+ * (openpgp-seipd.ts); openpgp.js reads the keys and whatever the native reader does not know.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
@@ -114,8 +115,8 @@ export async function loadRecipients(specs: readonly string[], path: string, war
 }
 
 /**
- * Encrypts a stream in-process; the output is a binary OpenPGP message (session-key packets by
- * openpgp.js, the data packet by native crypto: see openpgp-seipd.ts). Errors of the input
+ * Encrypts a stream in-process; the output is a binary OpenPGP message (session-key packets
+ * from openpgp-session.ts, the data packet by native crypto: see openpgp-seipd.ts). Errors of the input
  * propagate. encrypt-thread.ts does the same on a worker thread.
  */
 export async function encryptStream(input: Readable, encryption: Encryption): Promise<Readable> {

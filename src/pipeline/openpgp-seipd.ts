@@ -3,7 +3,7 @@
  * Encrypted Integrity Protected Data packet, version 1 (RFC 4880 §5.13), around a Literal Data
  * packet (§5.9), as `gpg --symmetric --compress-algo none` writes it and GnuPG 2.2 and
  * openpgp.js read it. The session-key packets in front of it (SKESK for a passphrase, PKESK
- * for recipients) stay openpgp.js's work (openpgp-session.ts).
+ * for recipients) are openpgp-session.ts's.
  *
  * Layout (every length unknown in advance, so both packets use partial body lengths, §4.2.2.4:
  * pieces of 2^k octets, the first at least 512, the last one a definite length):
