@@ -66,8 +66,8 @@ const LINE = /^(\S)(\S{9})\s+(\S+)\s+(\d+|\d+,\s*\d+)\s+(\d{4}-\d\d-\d\d) (\d\d:
 export function parseTarLine(line: string): TarMember | undefined {
   const m = LINE.exec(line);
   if (!m) return undefined;
-  const [, type, mode, owner, size, date, time] = m as unknown as string[];
-  let rest = m[7]!;
+  const [, type = '', mode = '', owner = '', size = '', date = '', time = '', name = ''] = m;
+  let rest = name;
   let target: string | undefined;
   if (type === 'l') {
     const at = rest.indexOf(' -> ');

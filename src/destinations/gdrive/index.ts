@@ -98,9 +98,9 @@ export const gdriveDestination = defineDestination({
         oauth.refreshHandler = () => tokens.token();
         const rootUrl = options.endpoint ? `${options.endpoint.replace(/\/+$/, '')}/` : 'https://www.googleapis.com/';
         const api = drive({ version: 'v3', auth: oauth, rootUrl });
-        const request: Client['request'] = async (opts) => {
-          const res = await oauth.request({ ...opts, validateStatus: (s: number) => (s >= 200 && s < 300) || s === 308, retry: false });
-          return { status: res.status, data: res.data as never, headers: res.headers };
+        const request: Client['request'] = async <T>(opts: Parameters<Client['request']>[0]) => {
+          const res = await oauth.request<T>({ ...opts, validateStatus: (s: number) => (s >= 200 && s < 300) || s === 308, retry: false });
+          return { status: res.status, data: res.data, headers: res.headers };
         };
         return { api, request, email: key.client_email, rootUrl };
       })().catch((error: unknown) => {

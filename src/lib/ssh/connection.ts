@@ -239,7 +239,7 @@ export async function connectSsh(target: SshTarget, fail: ErrorFactory): Promise
     keepaliveInterval: KEEPALIVE_MS,
     keepaliveCountMax: KEEPALIVE_COUNT,
     authHandler: plan.methods,
-    algorithms: { serverHostKey: knownHosts.preferredAlgorithms(target.host, target.port) as never },
+    algorithms: { serverHostKey: knownHosts.preferredAlgorithms(target.host, target.port) },
     hostVerifier: (key: Buffer) => {
       const verdict = knownHosts.verify(target.host, target.port, key);
       if (!verdict.ok) hostKeyProblem = verdict.problem;

@@ -7,6 +7,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { ServerHostKeyAlgorithm } from 'ssh2';
 
 interface KnownHostLine {
   file: string;
@@ -90,7 +91,7 @@ function parseFile(file: string, text: string): KnownHostLine[] {
 }
 
 /** ssh2's default host key algorithms (lib/protocol/constants.js), most preferred first. */
-const HOST_KEY_ALGORITHMS = [
+const HOST_KEY_ALGORITHMS: ServerHostKeyAlgorithm[] = [
   'ssh-ed25519',
   'ecdsa-sha2-nistp256',
   'ecdsa-sha2-nistp384',
@@ -139,7 +140,7 @@ export class KnownHosts {
    * Host key algorithms to offer, the ones known for this host first, so a server with several
    * host keys presents the one on file (as OpenSSH orders them).
    */
-  preferredAlgorithms(host: string, port: number): string[] {
+  preferredAlgorithms(host: string, port: number): ServerHostKeyAlgorithm[] {
     const known = new Set<string>();
     for (const entry of this.entriesFor(host, port)) {
       if (!entry.marker) for (const a of algorithmsForKeyType(entry.keyType)) known.add(a);
