@@ -12,6 +12,7 @@ import { spawnProgram } from '../lib/process.js';
 import { isWholeCopy, listRuns, newestWholeRun, type StoredRun } from './runs.js';
 import { UsageError } from '../errors.js';
 import { feedAndDrain } from './streams.js';
+import { feedOrStop } from './tar-members.js';
 import type { Readable } from 'node:stream';
 import { readBack, restoredFileName } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
@@ -136,7 +137,8 @@ async function consume(back: { stream: NodeJS.ReadableStream; done: Promise<void
   };
   if (isTar) {
     const tar = spawnProgram('tar', ['-t', '-f', '-'], { plugin, layer: 'pipeline', label: 'tar -t', stdio: ['pipe', 'ignore', 'pipe'] });
-    const [read] = await Promise.all([feedAndDrain(back.stream as Readable, tar.child.stdin!), tar.done, back.done]);
+    // A stream that fails (a damaged file) stops tar too, which would wait for the rest of its input.
+    const [read] = await Promise.all([feedOrStop(feedAndDrain(back.stream as Readable, tar.child.stdin!), tar), tar.done, back.done]);
     return read;
   }
   await pipeline(
