@@ -10,7 +10,8 @@
  * Of two runs racing for one slot, the one that lists second always sees the other's claim (it
  * lists after its own put, which came after the other's put or before the other's list), so at
  * most one keeps the slot; both may yield, and then try the next slot after a random pause. A
- * slot with any leftover (a crashed run's claim or files) is never reused.
+ * slot with any leftover (a crashed run's claim or files) is never reused, nor is a slot below the
+ * highest one taken at the same time (its run was removed): keys keep the order of the runs.
  */
 import type { Destination } from '../destinations/types.js';
 import { describeError, PipelineError } from '../errors.js';
@@ -77,6 +78,20 @@ function claimBody(request: ClaimRequest, runKey: string): RunClaim {
   };
 }
 
+/**
+ * The highest sequence number stored at this run's time: a slot below it may be free again
+ * (retention removed its run), but a run there would sort before an older one.
+ */
+async function highestSeq(target: SlotTarget, request: ClaimRequest): Promise<number> {
+  const time = target.layout.slotTime(request.started).getTime();
+  let highest = 0;
+  for await (const object of target.destination.list(target.layout.listPrefix(request.sourceId))) {
+    const parsed = target.layout.parse(object.key, request.sourceId);
+    if (parsed && parsed.time.getTime() === time) highest = Math.max(highest, parsed.seq);
+  }
+  return highest;
+}
+
 /** Claims one slot, the same sequence number on every target, so the run has one key everywhere. */
 export async function claimRunSlot(targets: readonly SlotTarget[], request: ClaimRequest): Promise<ClaimOutcome> {
   const failed = new Map<string, unknown>();
@@ -89,7 +104,9 @@ export async function claimRunSlot(targets: readonly SlotTarget[], request: Clai
     }
   };
   const claimName = claimFileName(request.sourceId, request.runId);
-  for (let seq = 1; seq <= MAX_SLOTS && live().length > 0; seq++) {
+  let first = 1;
+  for (const t of targets) await attempt(t, async () => void (first = Math.max(first, (await highestSeq(t, request)) + 1)));
+  for (let seq = first; seq < first + MAX_SLOTS && live().length > 0; seq++) {
     if (request.signal.aborted) throw request.signal.reason ?? new PipelineError('interrupted');
     const slotOf = (t: SlotTarget): RunSlot => ({ time: t.layout.slotTime(request.started), seq });
     let occupied = false;

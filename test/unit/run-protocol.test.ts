@@ -108,6 +108,15 @@ describe('claimRunSlot', () => {
     const runs = await listRuns(d, layout, 'db', ME);
     expect(runs.map((r) => [r.runKey, r.state])).toEqual([['20261129000000', 'complete']]);
   });
+
+  it('never takes a slot below a later run of the same time, even when retention emptied it', async () => {
+    const layout = new KeyLayout(undefined, 'host');
+    const started = new Date('2026-11-29T01:00:00Z');
+    // The runs at seq 1 and 2 were removed; seq 3 remains: the next run of that second is seq 4.
+    await storeRun(layout, { time: layout.slotTime(started), seq: 3 }, { 'db.tar.zst.gpg': 'third' });
+    const outcome = await claimRunSlot([{ id: 'disk', destination: d, layout }], request('0000000f6', started));
+    expect(outcome.claimed[0]!.runKey).toBe('20261129010000-4');
+  });
 });
 
 describe('listRuns: states by positive evidence', () => {
