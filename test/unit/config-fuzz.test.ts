@@ -243,10 +243,15 @@ describe('loader fuzz', () => {
 
   it(`exits 0 or 2 through the built CLI, one line per problem, never a stack trace (${CLI_SAMPLE} samples)`, async () => {
     const sample = Array.from({ length: CLI_SAMPLE }, (_, i) => cases[Math.floor((i * cases.length) / CLI_SAMPLE)]!);
-    for (const [i, c] of sample.entries()) {
-      const path = join(tmp.path, `mutant-${i}.json`);
-      await writeFile(path, c.text);
-      const result = await runCli(['validate', path]);
+    // The samples are independent: validated side by side, checked in order.
+    const results = await Promise.all(
+      sample.map(async (c, i) => {
+        const path = join(tmp.path, `mutant-${i}.json`);
+        await writeFile(path, c.text);
+        return { c, path, result: await runCli(['validate', path]) };
+      }),
+    );
+    for (const { c, path, result } of results) {
       expect([0, 2], `${c.seed.name} mutant ${c.i}: ${result.stderr.slice(0, 500)}`).toContain(result.code);
       expect(result.stderr).not.toMatch(/\n\s+at |node:internal|Maximum call stack/);
       for (const line of result.stderr.split('\n').filter(Boolean)) expect(line.startsWith(path) || line.startsWith(`${path}:`)).toBe(true);
