@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, afterAll, describe, expect, it, vi } from 'vitest';
 import { regionOfZone, snapshotSource } from '../../src/sources/snapshot/index.js';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
@@ -17,6 +17,10 @@ import { gpgDecrypt, makeGpgHome, type GpgHome } from '../support/gpg.js';
 import { writeJob } from '../support/jobs.js';
 import { collectArtifacts } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
+import { useRealClock, useVirtualClock } from '../support/virtual-clock.js';
+
+// The source's waits for snapshots to complete (poll_interval, wait_timeout) run on a virtual clock.
+vi.mock(import('node:timers/promises'), async (original) => (await import('../support/virtual-clock.js')).virtualTimers(await original()));
 
 const CREDENTIALS = { aws_access_key_id: 'AKIAFAKEEC2000000001', aws_secret_access_key: 'fake-ec2-secret' };
 const OURS = (source = 'db') => [{ Key: 'backup-runner:source', Value: source }];
@@ -80,6 +84,9 @@ describe('snapshot options', () => {
 });
 
 describe('snapshot against a fake EC2', () => {
+  beforeEach(useVirtualClock);
+  afterEach(useRealClock);
+
   it('snapshots listed volumes with our tags, waits for completion, and records them', async () => {
     await startFake({ pendingPolls: 2 });
     const { record, artifacts, lines } = await run({ volume_id: ['vol-0aaa', 'vol-0bbb'], wait: 1 });
