@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SourceError } from '../../src/errors.js';
 import { temporaryInstanceName } from '../../src/sources/aws/rds-instance.js';
 import { rdsPgsqlSource } from '../../src/sources/rds-pgsql/index.js';
@@ -20,6 +20,10 @@ import { FakeRds } from '../support/fakes/rds.js';
 import { writeJob } from '../support/jobs.js';
 import { collectArtifacts, describeMysqlDatabase, describePgDatabase, mysqlRoot, psqlAs, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
+import { useRealClock, useVirtualClock } from '../support/virtual-clock.js';
+
+// The in-process tests that wait (for the instance, between delete retries) run on a virtual clock.
+vi.mock(import('node:timers/promises'), async (original) => (await import('../support/virtual-clock.js')).virtualTimers(await original()));
 
 const CREDENTIALS = { aws_access_key_id: 'AKIAFAKERDS000000001', aws_secret_access_key: 'fake-secret-key-for-tests' };
 const PASSPHRASE = 'rds test passphrase 9d1c';
@@ -117,6 +121,7 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
   });
 
   afterEach(async () => {
+    useRealClock();
     await fake?.close();
   });
 
@@ -133,6 +138,8 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
   }
 
   it('restores the newest automated snapshot to a tagged temporary instance, dumps it, and deletes it', async () => {
+
+    useVirtualClock();
     await startFake({ creatingPolls: 2 });
     const { logger, lines } = capturingLogger();
     const source = await makeSource(rdsSource, rdsOptions(fake, { dbname: db, dbuser: 'root', subnet_group: 'backup-subnets', wait_for_deletion: true }), logger);
@@ -166,6 +173,8 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
   });
 
   it('sends the documented restore and delete parameters, and keeps the instance until its dump was read', async () => {
+
+    useVirtualClock();
     await startFake({ creatingPolls: 0 });
     const source = await makeSource(rdsSource, rdsOptions(fake, { dbname: db, dbuser: 'root', security_group: ['sg-a', 'sg-b'], publicly_accessible: true, subnet_group: 'sn' }));
     const ctx = cloudContext(await workdir('params'), capturingLogger().logger);
@@ -208,6 +217,8 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
   });
 
   it('deletes the instance when the dump fails (a database that does not exist)', async () => {
+
+    useVirtualClock();
     await startFake();
     const source = await makeSource(rdsSource, rdsOptions(fake, { dbname: 'no_such_db_here', dbuser: 'root' }));
     const ctx = cloudContext(await workdir('dumpfail'), capturingLogger().logger);
@@ -224,6 +235,8 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
   });
 
   it('deletes the instance after a wait timeout, retrying while RDS refuses because it is still creating', async () => {
+
+    useVirtualClock();
     await startFake({ stayCreating: true, refuseDeleteWhileCreating: 2 });
     const { logger, lines } = capturingLogger();
     const source = await makeSource(rdsSource, rdsOptions(fake, { dbname: db, dbuser: 'root', wait_timeout: 2, poll_interval: 1 }), logger);
@@ -261,6 +274,8 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
   });
 
   it('removes tagged leftovers of its own crashed runs (and nothing else), and says so', async () => {
+
+    useVirtualClock();
     await startFake({ omitTagList: true });
     const tags = (host: string, source = 'db') => [
       { Key: 'backup-runner:temporary', Value: 'true' },
@@ -450,6 +465,8 @@ describeWith(['mariadb', 'mariadb-dump', 'psql', 'pg_dump', 'gpg', 'zstd'], 'rds
     });
 
     it('deletes the instance when the database does not exist', async () => {
+
+      useVirtualClock();
       fake = await new FakeRds({ endpoint: { address: '127.0.0.1', port: 5432 }, engine: 'postgres' }).start();
       seed(fake);
       const source = await makeSource(rdsPgsqlSource, rdsOptions(fake, { dbname: 'no_such_pg_db', dbuser: 'postgres' }));
