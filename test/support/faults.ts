@@ -81,6 +81,7 @@ export interface Proc {
   state: string;
 }
 
+/** A process from /proc/PID/stat, its argv left empty (read for descendants only: polls are frequent). */
 function readProc(pid: number): Proc | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -88,10 +89,17 @@ function readProc(pid: number): Proc | undefined {
     const open = stat.indexOf('(');
     const close = stat.lastIndexOf(')');
     const rest = stat.slice(close + 2).split(' ');
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-    return { pid, ppid: Number(rest[1]), comm: stat.slice(open + 1, close), argv, state: rest[0]! };
+    return { pid, ppid: Number(rest[1]), comm: stat.slice(open + 1, close), argv: [], state: rest[0]! };
   } catch {
     return undefined; // gone meanwhile
+  }
+}
+
+function readArgv(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return []; // gone meanwhile
   }
 }
 
@@ -101,6 +109,12 @@ export function descendants(pid: number): Proc[] {
     .filter((n) => /^\d+$/.test(n))
     .map((n) => readProc(Number(n)))
     .filter((p): p is Proc => p !== undefined);
+  const out = descendantsIn(all, pid);
+  for (const p of out) p.argv = readArgv(p.pid);
+  return out;
+}
+
+function descendantsIn(all: readonly Proc[], pid: number): Proc[] {
   const out: Proc[] = [];
   const parents = new Set([pid]);
   // Parents are listed before children only usually: repeat until nothing new is found.
