@@ -10,15 +10,10 @@ import { destinationPlugins } from '../destinations/registry.js';
 import { notificationPlugins } from '../notifications/registry.js';
 import { DestinationCommon, NotificationCommon, SourceCommon } from './common.js';
 import { JobRootShape } from './job.js';
+import { schemaLayers } from './schema-layers.js';
 
 function describeOf(schema: z.ZodType): string {
-  let current: z.ZodType | undefined = schema;
-  for (let i = 0; current && i < 10; i++) {
-    if (current.description) return current.description;
-    if (current instanceof z.ZodOptional || current instanceof z.ZodDefault || current instanceof z.ZodNullable) current = current.unwrap() as z.ZodType;
-    else if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
-    else break;
-  }
+  for (const layer of schemaLayers(schema)) if (layer.description) return layer.description;
   return '';
 }
 

@@ -7,6 +7,7 @@ import type { ConfigProblem } from '../errors.js';
 import type { AnyObjectSchema, AnyPlugin } from '../plugin.js';
 import { didYouMean } from './nearest.js';
 import { pathLabel } from './resolve.js';
+import { innermost } from './schema-layers.js';
 
 export function findPlugin<P extends AnyPlugin>(plugins: readonly P[], type: string): P | undefined {
   return plugins.find((p) => p.type === type || p.aliases?.includes(type));
@@ -190,19 +191,8 @@ export function keysAt(schema: AnyObjectSchema, path: PropertyKey[]): string[] {
 
 /** The objects and arrays a schema may be, looking through optional, pipes and unions (hook commands). */
 function objectsAndArrays(schema: z.ZodType): z.ZodType[] {
-  const inner = unwrap(schema);
+  const inner = innermost(schema);
   if (inner instanceof z.ZodUnion) return (inner.options as z.ZodType[]).flatMap(objectsAndArrays);
   return inner instanceof z.ZodObject || inner instanceof z.ZodArray ? [inner] : [];
 }
 
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current: z.ZodType = schema;
-  for (let i = 0; i < 10; i++) {
-    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) {
-      current = current.unwrap() as z.ZodType;
-    } else if (current instanceof z.ZodPipe) {
-      current = current.in as z.ZodType;
-    } else break;
-  }
-  return current;
-}
