@@ -7,9 +7,9 @@
  * changes the machine (a package, the "backups" user): it runs under CI=true, or locally with
  * BACKUP_TEST_INSTALL=1, as root.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
@@ -30,13 +30,34 @@ function run(file: string, args: readonly string[], options: { env: NodeJS.Proce
   return runProgram(file, args, options);
 }
 
+/** What `npm run release` builds from. */
+const RELEASE_INPUTS = ['src', 'bin', 'scripts/release', 'deploy', 'examples', 'docs', 'package.json', 'sea-config.json', 'README.md'];
+
+/** The newest file among `paths` under the repository, with its time. */
+function newestInput(paths: readonly string[]): { path: string; mtimeMs: number } {
+  let newest = { path: '', mtimeMs: 0 };
+  const visit = (path: string): void => {
+    const info = statSync(path);
+    if (info.isDirectory()) for (const entry of readdirSync(path)) visit(join(path, entry));
+    else if (info.mtimeMs > newest.mtimeMs) newest = { path, mtimeMs: info.mtimeMs };
+  };
+  for (const path of paths) if (existsSync(join(ROOT, path))) visit(join(ROOT, path));
+  return newest;
+}
+
+/**
+ * Runs `body` against the release .ci/run built before the tests; never builds it again. Without
+ * it, or with one older than a file it is built from (a developer's stale build would test old
+ * code), the file is skipped with the reason, and fails under CI=true.
+ */
 function releaseBuilt(what: string, file: () => string | undefined, title: string, body: () => void): void {
   const path = file();
-  if (path && existsSync(path)) {
+  const newest = path && existsSync(path) ? newestInput(RELEASE_INPUTS) : undefined;
+  if (path && newest && newest.mtimeMs <= statSync(path).mtimeMs) {
     describe(title, body);
     return;
   }
-  const reason = `${what} not built (npm run release)`;
+  const reason = newest ? `${what} is older than ${relative(ROOT, newest.path)} (npm run release)` : `${what} not built (npm run release)`;
   if (process.env.CI === 'true') {
     describe(title, () => {
       it('has the release it tests', () => {
