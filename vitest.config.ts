@@ -7,8 +7,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Real servers (sshd, smbd, databases) are started per file; two cores on CI. The suite is
-    // CPU-bound there (its CLI runs, gpg, zstd, servers keep both cores busy about 85% of its
-    // wall time): a third worker measured slower and starved time-bounded tests.
+    // mostly CPU-bound there (its CPU time is about 1.7 times its wall time with two workers):
+    // a third worker did not make it faster where it was tried, and a time-bounded test failed.
     fileParallelism: true,
     maxWorkers: 2,
     reporters: ['default'],
