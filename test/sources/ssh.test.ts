@@ -25,6 +25,26 @@ function processesWith(marker: string): string[] {
   return found;
 }
 
+/**
+ * Whether the credentials wrapper `pid` has started its body and its stdin watcher (two child
+ * shells) and sleeps in `wait` for the body: its setup is over, both their pids are in its
+ * variables. A signal before that lands in the script's setup, which this test is not about.
+ */
+function wrapperWaiting(pid: number): boolean {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return ''; // ended meanwhile
+    }
+  };
+  const children = readdirSync('/proc').filter((entry) => {
+    const stat = /^\d+$/.test(entry) ? read(`/proc/${entry}/stat`) : '';
+    return stat !== '' && Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+  });
+  return children.length >= 2 && /^(sigsuspend|do_wait|kernel_wait)/.test(read(`/proc/${pid}/wchan`));
+}
+
 function keyBlob(type: string, body: Buffer): Buffer {
   const name = Buffer.from(type);
   const length = Buffer.alloc(4);
@@ -208,7 +228,7 @@ describe('credentials wrapper', () => {
         const status = new Promise<string>((resolve) => child.on('exit', (code, killedBy) => resolve(`${signal} ${code ?? killedBy}`)));
         try {
           await waitFor(
-            () => stderr.includes('\n') && processesWith(`sleep ${seconds}`).length > 0,
+            () => stderr.includes('\n') && processesWith(`sleep ${seconds}`).length > 0 && wrapperWaiting(child.pid!),
             () => `not started: ${stderr}`,
           );
           child.kill(signal);
