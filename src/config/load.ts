@@ -23,6 +23,10 @@ import { didYouMean } from './nearest.js';
 import { checkRecipients, checkStateDir, checkTmpdir } from './paths.js';
 import { checkKeyTemplate } from './key-template.js';
 
+// zod compiles an object schema's parser (new Function) on its first use, which pays off only
+// over many parses; a run parses each schema once or twice, so the interpreter is faster.
+z.config({ jitless: true });
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   redactor?: Redactor;

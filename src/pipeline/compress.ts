@@ -10,7 +10,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip, constants as zlibConstants } from 'node:zlib';
 import type { Compression } from '../config/common.js';
 import { PipelineError } from '../errors.js';
-import { spawnProgram, stdoutOf } from '../lib/process.js';
+import { spawnProgram, stdoutOf, type SpawnedProgram } from '../lib/process.js';
+import { pipeThrough } from './streams.js';
 
 export interface CompressedStream {
   stream: Readable;
@@ -39,16 +40,31 @@ function counter(): { transform: Transform; bytes: () => number } {
 }
 
 /**
- * Settles when both the feeding of a program's stdin and the program are done. A program that
- * died breaks its stdin too (EPIPE): its own exit is the cause, so it is the error reported.
+ * Feeds `input` into a program's stdin; settles when both the feeding and the program are
+ * done. A program that died breaks its stdin too (EPIPE): its own exit is the cause, so it is
+ * the error reported. Input that failed (a damaged file, a failed decryption) stops the
+ * program with SIGTERM: then the input's error is the cause, not the program's death.
  */
-function feedingAndProgram(feeding: Promise<void>, program: Promise<void>): Promise<void> {
-  const done = Promise.allSettled([program, feeding]).then((results) => {
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw failed.reason;
+function feedProgram(input: Readable, program: SpawnedProgram): Promise<void> {
+  let inputFailure: { error: unknown } | undefined;
+  const feeding = pipeline(input, program.child.stdin!).catch((error: unknown) => {
+    if (!brokenPipe(error)) inputFailure = { error };
+    program.child.kill('SIGTERM');
+    throw error;
+  });
+  const done = Promise.allSettled([program.done, feeding]).then(([exit, fed]) => {
+    if (inputFailure) throw inputFailure.error;
+    if (exit.status === 'rejected') throw exit.reason;
+    if (fed.status === 'rejected') throw fed.reason;
   });
   done.catch(() => undefined);
   return done;
+}
+
+/** The error a write gets when the program reading has gone. */
+function brokenPipe(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ERR_STREAM_DESTROYED';
 }
 
 export interface CompressOptions {
@@ -100,11 +116,8 @@ export function compressStream(input: Readable, options: CompressOptions): Compr
     stdio: ['pipe', 'pipe', 'pipe'],
     signal: options.signal,
   });
-  const feeding = pipeline(input, count.transform, zstd.child.stdin!).catch((error: unknown) => {
-    zstd.child.kill('SIGTERM');
-    throw error;
-  });
-  return { stream: stdoutOf(zstd), done: feedingAndProgram(feeding, zstd.done), rawBytes: count.bytes };
+  const counted = pipeThrough(input, count.transform);
+  return { stream: stdoutOf(zstd), done: feedProgram(counted, zstd), rawBytes: count.bytes };
 }
 
 /** The reverse, for restore and verify. */
@@ -120,11 +133,7 @@ export function decompressStream(input: Readable, method: Compression, plugin: s
     return { stream: out, done, rawBytes: () => undefined };
   }
   const zstd = spawnProgram('zstd', ['-q', '-d', '-c'], { plugin, layer: 'pipeline', label: 'zstd -d', stdio: ['pipe', 'pipe', 'pipe'] });
-  const feeding = pipeline(input, zstd.child.stdin!).catch((error: unknown) => {
-    zstd.child.kill('SIGTERM');
-    throw error;
-  });
-  return { stream: stdoutOf(zstd), done: feedingAndProgram(feeding, zstd.done), rawBytes: () => undefined };
+  return { stream: stdoutOf(zstd), done: feedProgram(input, zstd), rawBytes: () => undefined };
 }
 
 /**
@@ -135,11 +144,7 @@ export function decompressZstdInto(input: Readable, sink: Socket, plugin: string
   const zstd = spawnProgram('zstd', ['-q', '-d', '-c'], { plugin, layer: 'pipeline', label: 'zstd -d', stdio: ['pipe', sink, 'pipe'] });
   // zstd holds its own end of the pipe: the reader sees the end of input when zstd exits.
   sink.destroy();
-  const feeding = pipeline(input, zstd.child.stdin!).catch((error: unknown) => {
-    zstd.child.kill('SIGTERM');
-    throw error;
-  });
-  return feedingAndProgram(feeding, zstd.done);
+  return feedProgram(input, zstd);
 }
 
 /** Compression recorded by a stored file's name: `x.tar.zst.gpg` → zstd. */

@@ -351,7 +351,7 @@ async function extractTar(open: OpenArchive, dir: string, plugin: string, force 
           const dotSlash = patterns.length > 0 && (await namesStartWithDotSlash(back.stream));
           const selected = patternArgs(patterns, dotSlash);
           tar = spawnTar(selected);
-          if (selected.length === 0) await Promise.all([feedAndDrain(back.stream, tar.child.stdin!), tar.done, back.done]);
+          if (selected.length === 0) await Promise.all([feedOrStop(feedAndDrain(back.stream, tar.child.stdin!), tar), tar.done, back.done]);
           else await extractSelected(back, tar, patterns, dotSlash);
         }
         moving = true;
