@@ -147,12 +147,13 @@ export function decompressedByZstd(file: string, name?: string): boolean {
  * readBack for a program that reads the plaintext (tar -x): zstd writes straight into `sink`,
  * that program's stdin pipe, so the plaintext never passes through Node. Unlike readBack's
  * stream, the program may see the end of its input before the checks at the end of the file
- * are done: only a caller that keeps the result once the returned promise resolved (a staging
- * folder) may use it. The promise resolves once every check passed.
+ * are done: only a caller that keeps the result once `done` resolved (a staging folder) may use
+ * it. `done` resolves once every check passed.
  */
-export async function readBackInto(sink: Socket, destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<Promise<void>> {
+export async function readBackInto(sink: Socket, destination: Destination, key: string, file: string, expected: Expected | undefined, decryption: Decryption, plugin: string, name?: string): Promise<{ done: Promise<void> }> {
   const decrypted = await downloadAndDecrypt(destination, key, file, expected, decryption, plugin, name);
   const done = Promise.all([...decrypted.checks, decompressZstdInto(decrypted.stream, sink, plugin)]).then(() => undefined);
   done.catch(() => undefined);
-  return done;
+  // In an object: a promise returned as such would be awaited with this function's own.
+  return { done };
 }

@@ -306,7 +306,7 @@ async function writeFileAtomically(back: { stream: NodeJS.ReadableStream; done: 
 /** How extractTar opens the archive: as a stream, or (zstd) straight into tar's stdin. */
 interface OpenArchive {
   stream: () => Promise<ReadBack>;
-  into?: (sink: Socket) => Promise<Promise<void>>;
+  into?: (sink: Socket) => Promise<{ done: Promise<void> }>;
 }
 
 /**
@@ -336,12 +336,12 @@ async function extractTar(open: OpenArchive, dir: string, plugin: string, force 
         if (patterns.length === 0 && open.into) {
           const running = spawnTar([]);
           tar = running;
-          const checked = await open.into(running.child.stdin as Socket).catch(async (error: unknown) => {
+          const reading = await open.into(running.child.stdin as Socket).catch(async (error: unknown) => {
             running.child.kill('SIGKILL');
             await running.done.catch(() => undefined);
             throw error;
           });
-          const [extracted, read] = await Promise.allSettled([running.done, checked]);
+          const [extracted, read] = await Promise.allSettled([running.done, reading.done]);
           // A damaged file explains tar's failure; zstd that lost its reader only repeats tar's.
           if (read.status === 'rejected' && !lostItsReader(read.reason)) throw read.reason;
           if (extracted.status === 'rejected') throw extracted.reason;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli, runShellWithCli } from '../support/cli.js';
-import { freeze, startCli, thaw, waitForEntry } from '../support/faults.js';
+import { freeze, mountTmpfs, startCli, thaw, waitForEntry } from '../support/faults.js';
 import { filesUnder } from '../support/files.js';
 import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -129,6 +129,63 @@ describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
       expect(again.code, again.stderr).toBe(0);
       expect(again.stderr).toContain(`removed ${join(dir, left)}`);
       expect(await readdir(dir)).toEqual(['data']);
+    });
+
+    // zstd writes straight into tar here: tar may unpack a whole archive before the checks at
+    // the end of the file are done, so nothing may leave the staging folder until they passed.
+    it('a stored file swapped for another whole archive of the same size: tar unpacks it, the sha256 stops it, nothing reaches DIR', async () => {
+      const runKey = stored.split('/').at(-2)!;
+      const second = await runCli([job]);
+      expect(second.code, second.stderr).toBe(0);
+      const other = join(store, (await filesUnder(store)).find((f) => f.endsWith('data.tar.zst.gpg') && !f.includes(runKey))!);
+      expect((await readFile(other)).length).toBe((await readFile(stored)).length);
+      await withDamage(
+        (file) => cp(other, file),
+        async () => {
+          const dir = join(tmp.path, 'restore-swapped');
+          const result = await runCli(['restore', job, '--to', dir, '--extract', '--run', runKey]);
+          expect(result.code, result.stderr).toBe(1);
+          expect(result.stderr).toMatch(/sha256 differs from the manifest/);
+          expect(await readdir(dir)).toEqual([]);
+        },
+      );
+    });
+
+    it('a flipped byte in the middle: exit 1 with the damage named (not the SIGTERM that stopped zstd), nothing in DIR', async () => {
+      await withDamage(
+        async (file) => {
+          const handle = await open(file, 'r+');
+          const at = Math.floor((await handle.stat()).size / 2);
+          const byte = Buffer.alloc(1);
+          await handle.read(byte, 0, 1, at);
+          byte[0] = byte[0]! ^ 0x20;
+          await handle.write(byte, 0, 1, at);
+          await handle.close();
+        },
+        async () => {
+          const dir = join(tmp.path, 'restore-flipped');
+          const result = await runCli(['restore', job, '--to', dir, '--extract', '--run', stored.split('/').at(-2)!]);
+          expect(result.code, result.stderr).toBe(1);
+          expect(result.stderr).toMatch(/sha256 differs from the manifest|modification detected|zstd -d exited/);
+          expect(result.stderr).not.toMatch(/killed by SIGTERM/);
+          expect(await readdir(dir)).toEqual([]);
+        },
+      );
+    });
+
+    it('a full disk under DIR: tar -x and "no space" are named (not zstd losing its reader), nothing is left', async () => {
+      const disk = await mountTmpfs(join(tmp.path, 'small-disk'), 2 * 1024 * 1024);
+      if (!disk) throw new Error('mount -t tmpfs refused: this test needs root and a kernel that allows tmpfs mounts');
+      try {
+        const dir = join(disk.path, 'restore');
+        const result = await runCli(['restore', job, '--to', dir, '--extract']);
+        expect(result.code, result.stderr).toBe(1);
+        expect(result.stderr).toMatch(/tar -x exited \d+.*No space left on device/);
+        expect(result.stderr).not.toMatch(/SIGPIPE|zstd -d/);
+        expect(await readdir(dir)).toEqual([]);
+      } finally {
+        await disk.unmount();
+      }
     });
 
     it('refuses a folder that is not empty, and merges into it with --force', async () => {
