@@ -43,6 +43,20 @@ describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
     await tmp?.remove();
   });
 
+  /** Flips the bits of `mask` in one byte of `file`, at the offset `at` gives for its size. */
+  async function flipByte(file: string, at: (size: number) => number, mask: number): Promise<void> {
+    const handle = await open(file, 'r+');
+    try {
+      const offset = at((await handle.stat()).size);
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, offset);
+      byte[0] = byte[0]! ^ mask;
+      await handle.write(byte, 0, 1, offset);
+    } finally {
+      await handle.close();
+    }
+  }
+
   /** Runs `body` with the stored file damaged, then puts the good copy back. */
   async function withDamage(damage: (file: string) => Promise<void>, body: () => Promise<void>): Promise<void> {
     const good = `${tmp.path}/good-copy`;
@@ -73,15 +87,7 @@ describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
 
     it('says the output is corrupt when a flipped byte shows only at the end', async () => {
       await withDamage(
-        async (file) => {
-          const handle = await open(file, 'r+');
-          const at = (await handle.stat()).size - 100;
-          const byte = Buffer.alloc(1);
-          await handle.read(byte, 0, 1, at);
-          byte[0] = byte[0]! ^ 0xff;
-          await handle.write(byte, 0, 1, at);
-          await handle.close();
-        },
+        (file) => flipByte(file, (size) => size - 100, 0xff),
         async () => {
           const result = await runCli(['restore', job, '--to', '-']);
           expect(result.code).toBe(1);
@@ -153,15 +159,7 @@ describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
 
     it('a flipped byte in the middle: exit 1 with the damage named (not the SIGTERM that stopped zstd), nothing in DIR', async () => {
       await withDamage(
-        async (file) => {
-          const handle = await open(file, 'r+');
-          const at = Math.floor((await handle.stat()).size / 2);
-          const byte = Buffer.alloc(1);
-          await handle.read(byte, 0, 1, at);
-          byte[0] = byte[0]! ^ 0x20;
-          await handle.write(byte, 0, 1, at);
-          await handle.close();
-        },
+        (file) => flipByte(file, (size) => Math.floor(size / 2), 0x20),
         async () => {
           const dir = join(tmp.path, 'restore-flipped');
           const result = await runCli(['restore', job, '--to', dir, '--extract', '--run', stored.split('/').at(-2)!]);

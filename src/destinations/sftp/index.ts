@@ -4,13 +4,12 @@
  * rename into place (posix-rename@openssh.com, which replaces atomically, when offered); on
  * error or abort the temporary file is removed. One connection per destination, reused.
  */
-import { userInfo } from 'node:os';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Callback, SFTPWrapper, Stats } from 'ssh2';
 import { DestinationError, ObjectNotFoundError, type BackupErrorOptions } from '../../errors.js';
-import { connectSsh, jobRelativePath, type SshSession, type SshTarget } from '../../lib/ssh/connection.js';
+import { connectSsh, sshTargetOf, type SshSession, type SshTarget } from '../../lib/ssh/connection.js';
 import { defineDestination, type Destination, type PartialUpload, type StoredObject } from '../types.js';
 import { SftpOptions } from './schema.js';
 import { SftpDownload, SftpUpload, blockSizes } from './transfer.js';
@@ -54,15 +53,18 @@ export const sftpDestination = defineDestination({
   options: SftpOptions,
   create(options, { job }): Destination {
     const fail = (message: string, errorOptions: BackupErrorOptions = {}) => new DestinationError(message, { plugin: options.id, ...errorOptions });
-    const target: SshTarget = {
-      host: options.host,
-      port: options.port,
-      username: options.user ?? userInfo().username,
-      identityFile: options.identity_file ? jobRelativePath(options.identity_file, job) : undefined,
-      password: options.password,
-      knownHosts: options.known_hosts ? jobRelativePath(options.known_hosts, job) : undefined,
-      connectTimeoutSeconds: options.connect_timeout,
-    };
+    const target: SshTarget = sshTargetOf(
+      {
+        host: options.host,
+        port: options.port,
+        user: options.user,
+        identityFile: options.identity_file,
+        password: options.password,
+        knownHosts: options.known_hosts,
+        connectTimeoutSeconds: options.connect_timeout,
+      },
+      job,
+    );
     const root = posix.normalize(options.path).replace(/(.)\/+$/, '$1');
     const doSync = options.fsync ?? true;
     const where = `${target.host}${target.port === 22 ? '' : `:${target.port}`}:${root}`;

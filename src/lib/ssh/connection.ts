@@ -6,7 +6,7 @@
  * protocol; it is in no argv and no message.
  */
 import { readFileSync, existsSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { AnyAuthMethod, Client, ClientChannel, ConnectConfig } from 'ssh2';
 import type { BackupError, BackupErrorOptions } from '../../errors.js';
@@ -40,6 +40,30 @@ export function jobRelativePath(path: string, job: { path: string }): string {
   if (path.startsWith('~/')) return join(homedir(), path.slice(2));
   const base = job.path === '<embedded>' ? process.cwd() : dirname(job.path);
   return resolve(base, path);
+}
+
+/** A login as a job file gives it: paths relative to the job file, the current user by default. */
+export interface SshLogin {
+  host: string;
+  port: number;
+  user?: string;
+  identityFile?: string;
+  password?: string;
+  knownHosts?: string;
+  connectTimeoutSeconds?: number;
+}
+
+/** Where and how to log in, from a job file's login settings. */
+export function sshTargetOf(login: SshLogin, job: { path: string }): SshTarget {
+  return {
+    host: login.host,
+    port: login.port,
+    username: login.user ?? userInfo().username,
+    identityFile: login.identityFile ? jobRelativePath(login.identityFile, job) : undefined,
+    password: login.password,
+    knownHosts: login.knownHosts ? jobRelativePath(login.knownHosts, job) : undefined,
+    connectTimeoutSeconds: login.connectTimeoutSeconds,
+  };
 }
 
 export function describeTarget(target: SshTarget): string {

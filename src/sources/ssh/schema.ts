@@ -3,10 +3,9 @@
  * original tool's job files name them: `sshhost`, `sshuser`; and the connection target they
  * describe (the connection itself is src/lib/ssh/connection.ts).
  */
-import { userInfo } from 'node:os';
 import { z } from 'zod';
 import { port, secret, text } from '../../config/fields.js';
-import { jobRelativePath, type SshTarget } from '../../lib/ssh/connection.js';
+import { sshTargetOf, type SshTarget } from '../../lib/ssh/connection.js';
 
 export const SshConnectionShape = {
   sshhost: text('Host to connect to over SSH (name or address).'),
@@ -41,15 +40,18 @@ export type SshConnectionOptions = z.output<typeof SshConnectionOptions>;
 
 /** Where and how to log in, from the keys (relative paths start at the job file's folder). */
 export function sshTargetFromOptions(options: SshConnectionOptions, job: { path: string }): SshTarget {
-  return {
-    host: options.sshhost,
-    port: options.sshport,
-    username: options.sshuser ?? userInfo().username,
-    identityFile: options.identity_file ? jobRelativePath(options.identity_file, job) : undefined,
-    password: options.ssh_password,
-    knownHosts: options.known_hosts ? jobRelativePath(options.known_hosts, job) : undefined,
-    connectTimeoutSeconds: options.ssh_connect_timeout,
-  };
+  return sshTargetOf(
+    {
+      host: options.sshhost,
+      port: options.sshport,
+      user: options.sshuser,
+      identityFile: options.identity_file,
+      password: options.ssh_password,
+      knownHosts: options.known_hosts,
+      connectTimeoutSeconds: options.ssh_connect_timeout,
+    },
+    job,
+  );
 }
 
 /** Secret keys of the shared SSH settings, for each plugin's `secrets`. */
