@@ -82,12 +82,13 @@ function sendable(chunk: Buffer): Uint8Array {
 export async function encryptOffThread(input: Readable, encryption: Encryption, plugin: string): Promise<Readable> {
   if (encryption.kind === 'none' || !workerAvailable()) return encryptStream(input, encryption);
 
-  // The input may fail while the session key is prepared: keep that error for the output.
+  // Listen at once and hold the input while the session key is prepared: Node resumes a
+  // child's stdout that has no 'data' listener when the child exits, and the data is then lost.
+  // For recipients' keys (openpgp.js) that takes long enough for zstd to finish a small dump.
+  /** Set once the session key is there. */
+  const ready: { worker?: Worker; output?: Readable } = {};
   let early: Error | undefined;
-  const onEarly = (error: Error) => (early ??= error);
-  input.on('error', onEarly);
-  const { sessionKey, packets } = await sessionKeyPackets(encryption).finally(() => input.off('error', onEarly));
-  const worker = startWorker({ sessionKey });
+  let inputEnded = false;
   let batch: Uint8Array[] = [];
   let batchBytes = 0;
   /** Plaintext bytes per batch at the worker, oldest first. */
@@ -96,7 +97,48 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   let wanted = true;
   let finished = false;
 
-  const output = new Readable({
+  /** The input runs while the worker has room and the consumer keeps up. */
+  const flow = () => {
+    if (!ready.output || ready.output.destroyed) return;
+    if (wanted && inFlightBytes < IN_FLIGHT_BYTES) input.resume();
+    else input.pause();
+  };
+  const post = () => {
+    if (!ready.worker || batch.length === 0) return;
+    inFlight.push(batchBytes);
+    inFlightBytes += batchBytes;
+    ready.worker.postMessage({ type: 'chunks', chunks: batch } satisfies ToWorker, transferable(batch));
+    batch = [];
+    batchBytes = 0;
+  };
+  const endInput = () => {
+    post();
+    ready.worker?.postMessage({ type: 'end' } satisfies ToWorker);
+  };
+  const onData = (chunk: Buffer) => {
+    if (chunk.length === 0) return;
+    const part = sendable(chunk);
+    batch.push(part);
+    batchBytes += part.length;
+    if (batchBytes >= BATCH_BYTES && ready.worker) {
+      post();
+      flow();
+    }
+  };
+  input.on('data', onData);
+  input.pause();
+  input.once('end', () => {
+    inputEnded = true;
+    if (ready.worker) endInput();
+  });
+  input.once('error', (error) => {
+    if (ready.output) ready.output.destroy(error);
+    else early ??= error;
+  });
+
+  const { sessionKey, packets } = await sessionKeyPackets(encryption);
+  const started = startWorker({ sessionKey });
+  const out = new Readable({
     objectMode: true,
     highWaterMark: OUTPUT_CHUNKS,
     read() {
@@ -105,49 +147,21 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     },
     destroy(error, callback) {
       input.off('data', onData);
-      void worker.terminate();
+      void started.terminate();
       callback(error);
     },
   });
-  output.push(Buffer.from(packets));
-
-  /** The input runs while the worker has room and the consumer keeps up. */
-  const flow = () => {
-    if (output.destroyed) return;
-    if (wanted && inFlightBytes < IN_FLIGHT_BYTES) input.resume();
-    else input.pause();
-  };
-  const post = () => {
-    if (batch.length === 0) return;
-    inFlight.push(batchBytes);
-    inFlightBytes += batchBytes;
-    worker.postMessage({ type: 'chunks', chunks: batch } satisfies ToWorker, transferable(batch));
-    batch = [];
-    batchBytes = 0;
-  };
-  const onData = (chunk: Buffer) => {
-    if (chunk.length === 0) return;
-    const part = sendable(chunk);
-    batch.push(part);
-    batchBytes += part.length;
-    if (batchBytes >= BATCH_BYTES) {
-      post();
-      flow();
-    }
-  };
-  input.on('data', onData);
-  input.once('end', () => {
-    post();
-    worker.postMessage({ type: 'end' } satisfies ToWorker);
-  });
+  ready.worker = started;
+  ready.output = out;
+  out.push(Buffer.from(packets));
 
   const deliver = (parts: Uint8Array[]) => {
     for (const part of parts) {
-      if (!output.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength))) wanted = false;
+      if (!out.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength))) wanted = false;
     }
   };
-  worker.on('message', (message: FromWorker) => {
-    if (output.destroyed) return;
+  started.on('message', (message: FromWorker) => {
+    if (out.destroyed) return;
     if (message.type === 'data') {
       inFlightBytes -= inFlight.shift() ?? 0;
       deliver(message.chunks);
@@ -155,18 +169,22 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     } else if (message.type === 'end') {
       deliver(message.chunks);
       finished = true;
-      output.push(null);
-      void worker.terminate();
+      out.push(null);
+      void started.terminate();
     } else {
-      output.destroy(new PipelineError(`encryption failed: ${message.message}`, { plugin }));
+      out.destroy(new PipelineError(`encryption failed: ${message.message}`, { plugin }));
     }
   });
-  worker.on('error', (error) => output.destroy(new PipelineError(`encryption worker failed: ${error.message}`, { plugin, cause: error })));
-  worker.on('exit', () => {
-    if (!finished && !output.destroyed) output.destroy(new PipelineError('encryption worker stopped', { plugin }));
+  started.on('error', (error) => out.destroy(new PipelineError(`encryption worker failed: ${error.message}`, { plugin, cause: error })));
+  started.on('exit', () => {
+    if (!finished && !out.destroyed) out.destroy(new PipelineError('encryption worker stopped', { plugin }));
   });
-  input.once('error', (error) => output.destroy(error));
-  if (early) output.destroy(early);
-  else flow();
-  return output;
+  if (early) out.destroy(early);
+  else {
+    // What arrived while the key was prepared goes now.
+    if (inputEnded) endInput();
+    else if (batchBytes >= BATCH_BYTES) post();
+    flow();
+  }
+  return out;
 }

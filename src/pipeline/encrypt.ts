@@ -6,7 +6,7 @@
  * (openpgp-seipd.ts); openpgp.js reads the keys and whatever the native reader does not know.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { Readable, Transform } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type * as OpenPGP from 'openpgp';
 import { BackupError, ConfigError, PipelineError } from '../errors.js';
@@ -121,10 +121,16 @@ export async function loadRecipients(specs: readonly string[], path: string, war
  */
 export async function encryptStream(input: Readable, encryption: Encryption): Promise<Readable> {
   if (encryption.kind === 'none') return input;
+  // Read at once (into a small buffer, then backpressure): Node empties a child's stdout that
+  // has no reader when the child exits, and the session key may take that long (recipients).
+  const held = new PassThrough();
   let early: Error | undefined;
-  const onEarly = (error: Error) => (early ??= error);
-  input.on('error', onEarly);
-  const { sessionKey, packets } = await sessionKeyPackets(encryption).finally(() => input.off('error', onEarly));
+  input.once('error', (error) => {
+    early ??= error;
+    held.destroy(error);
+  });
+  input.pipe(held);
+  const { sessionKey, packets } = await sessionKeyPackets(encryption);
   const encryptor = new SeipdEncryptor(sessionKey);
   const push = (stream: Transform, parts: Uint8Array[]) => {
     for (const part of parts) stream.push(part);
@@ -148,9 +154,9 @@ export async function encryptStream(input: Readable, encryption: Encryption): Pr
     },
   });
   output.push(packets);
-  input.once('error', (error) => output.destroy(error));
+  held.once('error', (error) => output.destroy(error));
   if (early) output.destroy(early);
-  return input.pipe(output);
+  return held.pipe(output);
 }
 
 export type DecryptionKey = { passphrase?: string; privateKeys?: OpenPGP.PrivateKey[] };

@@ -109,6 +109,32 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
     }
   });
 
+  // Node resumes (and so empties) a child's stdout that has no reader when the child exits; a
+  // tiny dump finishes before openpgp.js has written the recipients' session key.
+  it('a dump that ends before the recipients\' session key is ready is stored whole, run after run', async () => {
+    const dir = join(tmp.path, 'tiny-recipients');
+    const tiny = join(dir, 'data');
+    await mkdir(tiny, { recursive: true });
+    await writeFile(join(tiny, 'one.txt'), 'a file smaller than a pipe buffer\n');
+    const job = await writeJob(dir, {
+      sources: [{ id: 'data', type: 'folder', path: tiny, recipients: [gpgHome.publicKey!] }],
+      destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1, retention_copies: 10 }],
+    });
+    for (let i = 0; i < 5; i++) {
+      const result = await runCli([job], { timeoutMs: 20_000 });
+      expect(result.code, `run ${i}: ${result.stderr}`).toBe(0);
+    }
+    const stored = (await filesUnder(join(dir, 'store'))).filter((f) => f.endsWith('.gpg'));
+    expect(stored).toHaveLength(5);
+    for (const file of stored) {
+      const tar = execFileSync('zstd', ['-d', '-c'], { input: await gpgDecrypt(join(dir, 'store', file), gpgHome) });
+      const out = join(dir, `by-gpg-${stored.indexOf(file)}`);
+      await mkdir(out);
+      untar(tar, out);
+      expect(await readFile(join(out, 'data', 'one.txt'), 'utf8')).toBe('a file smaller than a pipe buffer\n');
+    }
+  });
+
   it('names the key id that is not in the keyring', async () => {
     const dir = join(tmp.path, 'nokey');
     await mkdir(dir);
