@@ -16,6 +16,7 @@ import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs
 import { basename, dirname, join } from 'node:path';
 import { LockHeldError } from '../errors.js';
 import { currentProcessIdentity, isProcessAlive, type ProcessIdentity } from '../lib/process-identity.js';
+import { sleep } from '../lib/retry.js';
 import type { JobInfo } from '../plugin.js';
 
 export interface JobLock {
@@ -95,12 +96,14 @@ async function removeStale(path: string, ino: number): Promise<void> {
     // Another run is taking over: let it. A guard left by a crash goes after a while.
     const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
     if (age > UNREADABLE_STALE_MS) await unlink(guard).catch(() => undefined);
-    else await new Promise((resolve) => setTimeout(resolve, TAKEOVER_WAIT_MS));
+    else await sleep(TAKEOVER_WAIT_MS);
     return;
   }
   try {
-    const now = await stat(path).catch(() => undefined);
-    if (now?.ino === ino) await unlink(path);
+    // Checked again, not only by inode: a lock taken meanwhile by a third run may reuse the
+    // stale file's freed inode number, and is live.
+    const now = await inspect(path);
+    if (now.state === 'stale' && now.ino === ino) await unlink(path);
   } finally {
     await unlink(guard).catch(() => undefined);
   }
