@@ -14,8 +14,7 @@ import { startGcsFake, type GcsFake } from '../support/fakes/gcs.js';
 import { startDriveFake, type DriveFake } from '../support/fakes/gdrive.js';
 import { keyFile, makeServiceAccount } from '../support/fakes/google-oauth.js';
 import { writeJob } from '../support/jobs.js';
-import { makeTempDir } from '../support/tmp.js';
-import { describeTree, makeTree } from '../support/tree.js';
+import { describeTree, makeDataTree } from '../support/tree.js';
 
 const PASSPHRASE = 'cloud e2e passphrase 91c2';
 
@@ -29,10 +28,7 @@ describeWith(['tar', 'zstd'], 'folder → gs, b2, dropbox, gdrive fakes, end to 
   let destinations: Record<string, unknown>[];
 
   beforeAll(async () => {
-    tmp = await makeTempDir();
-    data = join(tmp.path, 'data');
-    await mkdir(data);
-    await makeTree(data);
+    ({ tmp, data } = await makeDataTree());
     const account = makeServiceAccount();
     gcs = await startGcsFake({ buckets: ['backups'], accounts: [account] });
     drive = await startDriveFake({ accounts: [account] });

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
 import { writeJob } from '../support/jobs.js';
-import { makeTempDir } from '../support/tmp.js';
-import { makeTree } from '../support/tree.js';
+import { makeDataTree } from '../support/tree.js';
 
 const PASSPHRASE = 'hooks e2e passphrase';
 
@@ -35,10 +34,7 @@ describeWith(['tar', 'zstd'], 'command hooks, end to end', () => {
   let tmp: { path: string; remove: () => Promise<void> };
   let data: string;
   beforeAll(async () => {
-    tmp = await makeTempDir();
-    data = join(tmp.path, 'data');
-    await mkdir(data);
-    await makeTree(data);
+    ({ tmp, data } = await makeDataTree());
   });
   afterAll(() => tmp.remove());
 

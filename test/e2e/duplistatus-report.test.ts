@@ -11,8 +11,7 @@ import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
 import { startReceiver, type Receiver } from '../support/http-receiver.js';
 import { writeJob } from '../support/jobs.js';
-import { makeTempDir } from '../support/tmp.js';
-import { makeTree } from '../support/tree.js';
+import { makeDataTree } from '../support/tree.js';
 
 interface Upload {
   Data: { ParsedResult: string; SizeOfExaminedFiles: number; BackendStatistics: { KnownFileSize: number } };
@@ -25,10 +24,7 @@ describeWith(['tar', 'zstd'], 'duplistatus reports, end to end', () => {
   let receiver: Receiver;
   let data: string;
   beforeAll(async () => {
-    tmp = await makeTempDir();
-    data = join(tmp.path, 'data');
-    await mkdir(data);
-    await makeTree(data);
+    ({ tmp, data } = await makeDataTree());
     receiver = await startReceiver(() => ({ json: { success: true } }));
   });
   afterAll(async () => {

@@ -12,8 +12,7 @@ import { runCli } from '../support/cli.js';
 import { filesUnder } from '../support/files.js';
 import { gpgSymmetric, makeGpgHome, type GpgHome } from '../support/gpg.js';
 import { writeJob } from '../support/jobs.js';
-import { makeTempDir } from '../support/tmp.js';
-import { describeTree, makeTree } from '../support/tree.js';
+import { describeTree, makeDataTree } from '../support/tree.js';
 
 const PASSPHRASE = 'correct horse battery staple 7f3a';
 
@@ -24,10 +23,7 @@ describeWith(['gpg', 'zstd', 'tar'], 'backup files and restore --path', () => {
   let stored: string;
 
   beforeAll(async () => {
-    tmp = await makeTempDir();
-    data = join(tmp.path, 'data');
-    await mkdir(data);
-    await makeTree(data);
+    ({ tmp, data } = await makeDataTree());
     job = await writeJob(tmp.path, {
       sources: [{ id: 'data', type: 'folder', path: data, passphrase: PASSPHRASE }],
       destinations: [{ id: 'disk', type: 'local', path: join(tmp.path, 'store'), create: 1 }],

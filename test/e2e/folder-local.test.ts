@@ -13,7 +13,7 @@ import { writeJob } from '../support/jobs.js';
 import { makeTempDir } from '../support/tmp.js';
 import { filesUnder } from '../support/files.js';
 import { lockPath } from '../../src/pipeline/lock.js';
-import { describeTree, makeTree } from '../support/tree.js';
+import { describeTree, makeDataTree } from '../support/tree.js';
 
 const PASSPHRASE = 'correct horse battery staple 7f3a';
 
@@ -27,10 +27,7 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
   let gpgHome: GpgHome;
 
   beforeAll(async () => {
-    tmp = await makeTempDir();
-    data = join(tmp.path, 'data');
-    await mkdir(data);
-    await makeTree(data);
+    ({ tmp, data } = await makeDataTree());
     gpgHome = await makeGpgHome(true);
   });
   afterAll(async () => {

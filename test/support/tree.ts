@@ -2,6 +2,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readFile, readdir, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { makeTempDir } from './tmp.js';
 
 export async function makeTree(root: string, options: { binaryBytes?: number } = {}): Promise<void> {
   await mkdir(join(root, 'sub', 'deeper'), { recursive: true });
@@ -13,6 +14,15 @@ export async function makeTree(root: string, options: { binaryBytes?: number } =
   await chmod(join(root, 'sub', 'deeper', 'script.sh'), 0o755);
   await writeFile(join(root, 'sub', 'secret.key'), 'private\n', { mode: 0o600 });
   await symlink('hello.txt', join(root, 'link-to-hello'));
+}
+
+/** A temporary folder (removed by `tmp.remove()`) holding `data/`, a tree from makeTree. */
+export async function makeDataTree(options: { binaryBytes?: number } = {}): Promise<{ tmp: { path: string; remove: () => Promise<void> }; data: string }> {
+  const tmp = await makeTempDir();
+  const data = join(tmp.path, 'data');
+  await mkdir(data);
+  await makeTree(data, options);
+  return { tmp, data };
 }
 
 /** path → "type mode sha256|target" for every entry below root. */
