@@ -400,7 +400,9 @@ async function moveInto(from: string, to: string): Promise<void> {
       await moveInto(source, target);
       continue;
     }
-    if (existing) await rm(target, { recursive: true, force: true });
+    // rename replaces a file in one step: removed first only when the kinds differ, so a crash
+    // never leaves the name with neither the old file nor the restored one.
+    if (existing && (existing.isDirectory() || entry.isDirectory())) await rm(target, { recursive: true, force: true });
     await rename(source, target);
   }
 }

@@ -191,6 +191,8 @@ describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
       await mkdir(join(dir, 'data'), { recursive: true });
       await writeFile(join(dir, 'data', 'f0.bin'), 'old');
       await writeFile(join(dir, 'data', 'mine.txt'), 'kept');
+      // A folder where the backup has a file: replaced too (the kinds differ, so it is removed first).
+      await mkdir(join(dir, 'data', 'f1.bin', 'inner'), { recursive: true });
       const refused = await runCli(['restore', job, '--to', dir, '--extract']);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(/is not empty .*--force/);
@@ -199,6 +201,7 @@ describeWith(['tar', 'zstd', 'bash', 'head'], 'restore with suspicion', () => {
       const forced = await runCli(['restore', job, '--to', dir, '--extract', '--force']);
       expect(forced.code, forced.stderr).toBe(0);
       expect((await readFile(join(dir, 'data', 'f0.bin'))).length).toBe(4 * 1024 * 1024);
+      expect((await readFile(join(dir, 'data', 'f1.bin'))).length).toBe(4 * 1024 * 1024);
       expect(await readFile(join(dir, 'data', 'mine.txt'), 'utf8')).toBe('kept');
     });
   });
