@@ -236,7 +236,7 @@ function destinationItem(builder: JobBuilder, raw: string): Item {
       ],
     };
   }
-  const url = kind === 'local' ? undefined : /^[a-z0-9+.-]+:\/\//i.test(spec) ? parseUrl('--dest', spec) : undefined;
+  const url = /^[a-z0-9+.-]+:\/\//i.test(spec) ? parseUrl('--dest', spec) : undefined;
   if (url && kind === 's3') {
     const { bucket, prefix } = bucketAndPrefix('--dest', raw, url);
     const region = url.searchParams.get('region');
