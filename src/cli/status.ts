@@ -62,9 +62,16 @@ export function parseSources(value: string | undefined, known: readonly string[]
   return ids;
 }
 
-/** The ids `--source` may name: the job's sources and the vzdump guests its history knows. */
-export function knownSourceIds(job: Job, records: Parameters<typeof rowsOf>[1]): string[] {
-  return rowsOf(job, records).map((r) => r.id);
+/**
+ * What `status` and `report` look at: the history, and the window and sources `--since` and
+ * `--source` name (the ids the job's sources and the vzdump guests its history knows).
+ */
+async function readScope(job: Job, options: { since?: string; source?: string }) {
+  const now = new Date();
+  const since = parseSince(options.since, now);
+  const history = await readHistory(job);
+  const sources = parseSources(options.source, rowsOf(job, history.records).map((r) => r.id));
+  return { now, since, history, sources };
 }
 
 
@@ -114,10 +121,7 @@ export function renderStatus(status: JobStatus): string {
 
 export async function commandStatus(path: string, options: StatusCommandOptions): Promise<number> {
   return withJob(path, options, async (job, logger) => {
-    const now = new Date();
-    const since = parseSince(options.since, now);
-    const history = await readHistory(job);
-    const sources = parseSources(options.source, knownSourceIds(job, history.records));
+    const { now, since, history, sources } = await readScope(job, options);
     const status = jobStatus(job, history, now, { since, sources });
     process.stdout.write(options.json ? `${redact(JSON.stringify(status, null, 2))}\n` : `${renderStatus(status)}\n`);
     if (status.overdue.length === 0) return ExitCode.ok;
@@ -196,10 +200,7 @@ export interface ReportCommandOptions extends GlobalOptions {
  */
 export async function commandReport(path: string, options: ReportCommandOptions): Promise<number> {
   return withJob(path, options, async (job, logger) => {
-    const now = new Date();
-    const since = parseSince(options.since, now);
-    const history = await readHistory(job);
-    const sources = parseSources(options.source, knownSourceIds(job, history.records));
+    const { now, since, history, sources } = await readScope(job, options);
     const listing = options.destinations === false ? undefined : await listJob(job, {}, logger);
     const html = renderReportHtml(buildReport(job, history, { now, since, sources, listing }));
     if (options.html === '-') process.stdout.write(html);
