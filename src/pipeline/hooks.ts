@@ -64,10 +64,6 @@ interface Prepared {
   timeoutMs: number;
 }
 
-export function hasHooks(settings: HookSettings): boolean {
-  return settings.before !== undefined || settings.after !== undefined || settings.on_error !== undefined;
-}
-
 function prepare(command: HookCommand, defaultTimeoutSeconds: number): Prepared {
   const spec = typeof command === 'object' && !Array.isArray(command) ? command : { command, shell: undefined, timeout: undefined };
   const timeoutMs = (spec.timeout ?? defaultTimeoutSeconds) * 1000;
