@@ -6,6 +6,7 @@
 import type { Job } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { compareSlotsNewestFirst } from './keys.js';
 import { findSource, jobOwner, openDestinations } from './restore.js';
 import { applyRetention, describePolicy, hasPolicy, retentionPolicy, retentionTimeZone, type RetentionPlan } from './retention.js';
 import type { RunState } from './runs.js';
@@ -65,7 +66,7 @@ export async function pruneJob(job: Job, options: PruneOptions, logger: Logger):
         });
         if (plan) {
           const rows = [...plan.keep.map((x) => ({ ...x, action: 'keep' as const })), ...plan.remove.map((x) => ({ ...x, action: 'remove' as const }))];
-          rows.sort((a, b) => b.run.time.getTime() - a.run.time.getTime() || b.run.seq - a.run.seq);
+          rows.sort((a, b) => compareSlotsNewestFirst(a.run, b.run));
           section.runs = rows.map(({ run, reason, action }) => ({ run: run.runKey, time: run.time.toISOString(), state: run.state, action, reason }));
         }
         section.removed = report.deleted;

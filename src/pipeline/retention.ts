@@ -24,7 +24,7 @@
 import type { Destination } from '../destinations/types.js';
 import type { RetentionReport } from '../report.js';
 import { describeError } from '../errors.js';
-import type { KeyLayout } from './keys.js';
+import { compareSlotsNewestFirst, type KeyLayout } from './keys.js';
 import { isWhole, listRuns, type RunOwner, type StoredRun } from './runs.js';
 
 export { isWhole, listRuns, type RunState, type StoredRun } from './runs.js';
@@ -135,14 +135,12 @@ function planPeriod(whole: readonly StoredRun[], period: Period, n: number): Per
   return verdict;
 }
 
-const newestFirst = (a: StoredRun, b: StoredRun) => b.time.getTime() - a.time.getTime() || b.seq - a.seq;
-
 /**
  * Which runs stay and which go, each with its reason. `runs` may hold any runs of the source;
  * only this job's runs that are not in progress are candidates.
  */
 export function planRetention(runs: readonly StoredRun[], policy: RetentionPolicy, now: Date, protectRunKeys: readonly string[] = []): RetentionPlan {
-  const sorted = [...runs].sort(newestFirst);
+  const sorted = [...runs].sort(compareSlotsNewestFirst);
   const newestWhole = sorted.find((r) => isWhole(r));
   const periods = PERIODS.filter((p) => policy[p] !== undefined);
   // Without keep_* rules, the original rule decides alone (and an empty policy keeps everything).
