@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Job } from '../config/job.js';
 import { ExitCode, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { notFoundMessage } from '../lib/process.js';
 import { createDestinations, resolveEncryption } from '../pipeline/run.js';
 import { noVzdumpSource, vzdumpSources } from './hook.js';
 
@@ -58,7 +59,7 @@ export async function checkVzdumpJob(job: Job, logger: Logger, out: (line: strin
   }
   // Logs and uncompressed archives go through zstd (or gzip).
   const compressor = spawnSync('zstd', ['--version'], { stdio: 'ignore' });
-  if (compressor.error || compressor.status !== 0) problems.push('zstd is not installed (apt-get install zstd): logs cannot be compressed');
+  if (compressor.error || compressor.status !== 0) problems.push(`logs cannot be compressed: ${notFoundMessage('zstd')}`);
   out(`notifications: ${job.notifications.length ? job.notifications.map((n) => (n.options as { id?: string }).id ?? n.plugin.type).join(', ') : 'none'} (not sent by --check)`);
   for (const p of problems) logger.error(p);
   if (problems.length) return ExitCode.failed;
