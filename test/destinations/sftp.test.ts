@@ -7,7 +7,7 @@ import { sftpDestination } from '../../src/destinations/sftp/index.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { DestinationError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { describeWith } from '../support/binaries.js';
+import { describeWith, skipUnlessCi } from '../support/binaries.js';
 import { describeDestinationContract, listKeys, randomStream, sha256Of } from '../support/destination-contract.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -110,7 +110,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
     });
 
     it('logs in with a password and stores as that user', async (t) => {
-      if (!sshd.passwordUser) t.skip();
+      if (!sshd.passwordUser) skipUnlessCi(t, 'a password login needs root here (useradd)');
       const user = sshd.passwordUser!;
       const d = makeSftp(sshd, { user: user.name, identity_file: undefined, password: user.password, path: 'store', create: 1 });
       try {
@@ -126,7 +126,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
     });
 
     it('names the destination and the user on a wrong password, without the password', async (t) => {
-      if (!sshd.passwordUser) t.skip();
+      if (!sshd.passwordUser) skipUnlessCi(t, 'a password login needs root here (useradd)');
       const d = makeSftp(sshd, { user: sshd.passwordUser!.name, identity_file: undefined, password: 'wrong-password-123', path: 'store' });
       const error = await errorOf(d.check!());
       expect(error.plugin).toBe('offsite');

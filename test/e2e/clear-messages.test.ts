@@ -8,12 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeWith } from '../support/binaries.js';
+import { describeWith, skipUnlessCi } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
 import { writeJob } from '../support/jobs.js';
 import { makeGpgHome } from '../support/gpg.js';
-import { makeTempDir } from '../support/tmp.js';
-import { makeTree } from '../support/tree.js';
+import { makeDataTree } from '../support/tree.js';
 
 const PASSPHRASE = 'clear messages e2e passphrase';
 
@@ -32,17 +31,13 @@ function canMount(): boolean {
 }
 
 const mounting = canMount();
-if (!mounting) console.warn('SKIP read-only and full destination tests: mounting a tmpfs is not permitted here');
 
 describeWith(['tar', 'zstd', 'gpg'], 'messages an operator reads', () => {
   let tmp: { path: string; remove: () => Promise<void> };
   let data: string;
   const mounts: string[] = [];
   beforeAll(async () => {
-    tmp = await makeTempDir();
-    data = join(tmp.path, 'data');
-    await mkdir(data);
-    await makeTree(data, { binaryBytes: 200_000 });
+    ({ tmp, data } = await makeDataTree({ binaryBytes: 200_000 }));
   });
   afterAll(async () => {
     for (const m of mounts.reverse()) execFileSync('umount', [m]);
@@ -56,7 +51,8 @@ describeWith(['tar', 'zstd', 'gpg'], 'messages an operator reads', () => {
     if (readOnly) execFileSync('mount', ['-o', 'remount,ro', dir]);
   }
 
-  it.skipIf(!mounting)('a read-only destination is "not writable", a full one "no space left", each named once', async () => {
+  it('a read-only destination is "not writable", a full one "no space left", each named once', async (ctx) => {
+    if (!mounting) skipUnlessCi(ctx, 'mounting a tmpfs is not permitted here');
     const dir = join(tmp.path, 'disks');
     await tmpfs(join(dir, 'ro'), '1m', true);
     await tmpfs(join(dir, 'full'), '64k', false);

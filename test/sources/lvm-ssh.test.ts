@@ -11,7 +11,7 @@ import { SourceError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { isBackupSnapshotOf, lvmSshSource, snapshotsToRemove } from '../../src/sources/lvm-ssh/index.js';
 import type { Artifact, Source, SourceContext } from '../../src/sources/types.js';
-import { describeWith } from '../support/binaries.js';
+import { describeWith, skipUnlessCi } from '../support/binaries.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
 import { makeTempDir } from '../support/tmp.js';
 import { writeJob } from '../support/jobs.js';
@@ -281,7 +281,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   });
 
   it('never puts the passphrase or the SSH password in a remote argv (password login)', async (ctx) => {
-    if (!sshd.passwordUser) ctx.skip();
+    if (!sshd.passwordUser) skipUnlessCi(ctx, 'a password login needs root here (useradd)');
     const user = sshd.passwordUser!;
     const source = makeSource({ sshuser: user.name, identity_file: undefined, ssh_password: user.password, retain_snapshots: 1 });
     const { error, data } = await runSource(source);

@@ -52,3 +52,13 @@ export function describeWith(binaries: readonly string[], title: string, body: (
   console.warn(`SKIP ${title}: ${reason}`);
   describe.skip(title, body);
 }
+
+/**
+ * Skips the running test with the reason printed when this machine cannot give it what it needs
+ * (root, a tmpfs mount), except under CI=true, where that is a failure: CI must provide it.
+ */
+export function skipUnlessCi(ctx: { skip: () => void }, reason: string): void {
+  if (process.env.CI === 'true') throw new Error(`CI=true and ${reason}`);
+  console.warn(`SKIP: ${reason}`);
+  ctx.skip();
+}
