@@ -5,6 +5,11 @@
 
 export type RunStatus = 'running' | 'success' | 'warning' | 'failure';
 
+/** A run or source that stored everything it should, warnings included: what notify_on_success and a last success count. */
+export function succeeded(status: RunStatus): boolean {
+  return status === 'success' || status === 'warning';
+}
+
 export interface ArtifactReport {
   /** The source's own name for the dump, e.g. `etc.tar`, `shop.sql`. */
   name: string;

@@ -3,7 +3,7 @@
  * flags and the plugin's defaults (the original's per-type defaults).
  */
 import type { NotificationCommon } from '../config/common.js';
-import type { RunReport, SourceReport } from '../report.js';
+import { succeeded, type RunReport, type SourceReport } from '../report.js';
 import type { NotificationEvent } from './types.js';
 
 export interface EventDefaults {
@@ -41,7 +41,7 @@ export function finishedSource(event: NotificationEvent): SourceReport | undefin
 
 /** A run that stored everything it should (warnings included): the outcome notify_on_success is about. */
 export function runSucceeded(run: RunReport): boolean {
-  return run.status === 'success' || run.status === 'warning';
+  return succeeded(run.status);
 }
 
 /** Whether a `run` event is wanted given the run's outcome and the flags; other kinds are not judged here. */

@@ -5,7 +5,7 @@
  */
 import type { Job } from '../config/job.js';
 import type { Listing, RunRow } from '../pipeline/list.js';
-import type { RunStatus } from '../report.js';
+import { succeeded, type RunStatus } from '../report.js';
 import { filterHistory } from '../state/export.js';
 import type { HistoryRead, HistorySource } from '../state/history.js';
 import { jobStatus, type JobStatus, type SourceStatus } from '../state/status.js';
@@ -73,10 +73,6 @@ function markOf(status: RunStatus, warnings: readonly string[]): RunMark {
   return status === 'warning' || warnings.length > 0 ? 'warning' : 'success';
 }
 
-function succeeded(s: HistorySource): boolean {
-  return s.status === 'success' || s.status === 'warning';
-}
-
 function reportRun(s: HistorySource): ReportRun {
   return {
     started_at: s.started_at,
@@ -102,7 +98,7 @@ export function overdueSpans(runs: readonly HistorySource[], maxAgeSeconds: numb
   if (maxAgeSeconds === undefined || to <= from) return [];
   const maxAge = maxAgeSeconds * 1000;
   const successes = runs
-    .filter(succeeded)
+    .filter((s) => succeeded(s.status))
     .map((s) => Date.parse(s.finished_at ?? s.started_at))
     .filter((t) => Number.isFinite(t))
     .sort((a, b) => a - b);

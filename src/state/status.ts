@@ -4,7 +4,7 @@
  * is OVERDUE (its last success is older than `max_age`, or it never succeeded).
  */
 import type { Job } from '../config/job.js';
-import type { RunReport, RunStatus, SourceReport } from '../report.js';
+import { succeeded, type RunReport, type RunStatus, type SourceReport } from '../report.js';
 import type { HistoryRecord, HistorySource } from './history.js';
 
 /** Successful runs the size trend compares the newest one with. */
@@ -77,10 +77,6 @@ export interface StatusRow {
   maxAge?: number;
 }
 
-function ok(status: RunStatus): boolean {
-  return status === 'success' || status === 'warning';
-}
-
 function finishedMs(s: Pick<HistorySource, 'finished_at' | 'started_at'>): number {
   return Date.parse(s.finished_at ?? s.started_at);
 }
@@ -133,9 +129,9 @@ export function rowsOf(job: Job, records: readonly HistoryRecord[]): StatusRow[]
 export function sourceStatus(row: StatusRow, runs: readonly HistorySource[], now: Date, since?: Date): SourceStatus {
   const everything = [...runs].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
   const last = everything.at(-1);
-  const lastSuccess = everything.filter((s) => ok(s.status)).at(-1);
+  const lastSuccess = everything.filter((s) => succeeded(s.status)).at(-1);
   const sorted = since === undefined ? everything : everything.filter((s) => Date.parse(s.started_at) >= since.getTime());
-  const successes = sorted.filter((s) => ok(s.status));
+  const successes = sorted.filter((s) => succeeded(s.status));
   const durations = successes.map((s) => s.duration_seconds).filter((d): d is number => d !== undefined);
   const status: SourceStatus = {
     id: row.id,
@@ -175,7 +171,7 @@ export function sourceStatus(row: StatusRow, runs: readonly HistorySource[], now
   } else if (!last) {
     status.state = 'NO HISTORY';
     status.reason = 'no run recorded';
-  } else if (!ok(last.status)) {
+  } else if (!succeeded(last.status)) {
     status.state = 'FAILED';
     status.reason = `last run failed: ${last.error ?? 'unknown error'}`;
   } else {

@@ -11,7 +11,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { NotificationError } from '../../errors.js';
 import { redact } from '../../secrets.js';
-import type { RunReport } from '../../report.js';
+import { succeeded, type RunReport } from '../../report.js';
 import { loginOf, loginProblems } from '../credentials.js';
 import { HttpStatusError, basicAuth, isPermanentHttpError, safeOrigin, sendHttp } from '../../lib/http.js';
 import { defineNotification } from '../types.js';
@@ -36,7 +36,7 @@ export function groupsOf(run: RunReport, job: string, instance: string, flags: {
   const groups: Group[] = run.sources
     .filter((s) => wanted(sourceSucceeded(s)))
     .map((s) => ({ key: [['job', job], ['instance', instance], ['source', s.id]], samples: sourceSamples(run, s) }));
-  if (wanted(run.status === 'success' || run.status === 'warning')) groups.push({ key: [['job', job], ['instance', instance]], samples: runSamples(run) });
+  if (wanted(succeeded(run.status))) groups.push({ key: [['job', job], ['instance', instance]], samples: runSamples(run) });
   return groups;
 }
 

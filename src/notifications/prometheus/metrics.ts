@@ -9,7 +9,7 @@
  * the newest good backup through any number of failures.
  */
 import type { RunReport, SourceReport } from '../../report.js';
-import { totalStoredBytes } from '../../report.js';
+import { succeeded, totalStoredBytes } from '../../report.js';
 
 export const METRIC_HELP = {
   backup_runner_last_success_timestamp_seconds: 'Unix time the last successful backup of this source finished.',
@@ -37,7 +37,7 @@ export interface Sample {
 const seconds = (iso: string | undefined, fallback: number) => (iso ? Date.parse(iso) / 1000 : fallback);
 
 export function sourceSucceeded(source: Pick<SourceReport, 'status'>): boolean {
-  return source.status === 'success' || source.status === 'warning';
+  return succeeded(source.status);
 }
 
 /** The samples one source's outcome publishes (see the file comment for what a failure leaves out). */
@@ -66,7 +66,7 @@ export function sourceSamples(run: RunReport, source: SourceReport, now = Date.n
 /** The job-level samples: the only sign of a run that failed before any source (job file, lock). */
 export function runSamples(run: RunReport, now = Date.now() / 1000): Sample[] {
   const finished = seconds(run.finishedAt, now);
-  const ok = run.status === 'success' || run.status === 'warning';
+  const ok = succeeded(run.status);
   const samples: Sample[] = [
     { name: 'backup_runner_job_last_run_timestamp_seconds', labels: {}, value: finished },
     { name: 'backup_runner_job_last_run_status', labels: {}, value: ok ? 1 : 0 },

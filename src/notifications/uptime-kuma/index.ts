@@ -37,7 +37,7 @@ export function runMilliseconds(run: RunReport, now = Date.now()): number {
 
 /** One line: the outcome, sizes and duration, or what failed. */
 export function pushMessage(run: RunReport): string {
-  const ok = run.status === 'success' || run.status === 'warning';
+  const ok = runSucceeded(run);
   let text: string;
   if (ok) {
     const bytes = run.sources.reduce((sum, s) => sum + totalStoredBytes(s), 0);
