@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { spawnProgram } from '../lib/process.js';
 import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, onlySourceId, openDestinations, pickRun, runFiles, type RestoreOptions } from './restore.js';
-import { isWholeCopy } from './runs.js';
+import { describeRunState, isWholeCopy } from './runs.js';
 import { feedAndDrain } from './streams.js';
 import { TAR_LIST_ARGS, feedOrStop, namesStartWithDotSlash, parseTarLine, patternArgs, pickTarFile, tarEnv, unmatchedPatterns, type TarMember } from './tar-members.js';
 
@@ -52,7 +52,7 @@ export async function listFiles(job: Job, options: FilesOptions, logger: Logger,
           problems.push(`${where}: ${why}`);
           continue;
         }
-        if (!isWholeCopy(run)) logger.warn(`run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}; listing the files it has`);
+        if (!isWholeCopy(run)) logger.warn(`run ${describeRunState(run)}; listing the files it has`);
         const files = pickTarFile((await runFiles(d, source.options.id, run)).files, plainFileName, `${source.options.id} run ${run.runKey}`);
         for (const f of files) {
           if (f.storedSize !== undefined && f.storedSize !== f.size) throw new PipelineError(`${f.key}: stored size ${f.storedSize} differs from the manifest's ${f.size}: the stored file is damaged`, { plugin: where });

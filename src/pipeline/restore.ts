@@ -17,7 +17,7 @@ import type { Logger } from '../log.js';
 import { KeyLayout, parseRunKey } from './keys.js';
 import { readManifest, type Manifest } from './manifest.js';
 import { decompressedByZstd, readBack, readBackInto, plainFileName, restoredFileName, type Decryption, type ReadBack } from './read-back.js';
-import { dataObjects, fileOf, isWholeCopy, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
+import { dataObjects, describeRunState, fileOf, isWholeCopy, listRuns, newestWholeRun, type RunOwner, type StoredRun } from './runs.js';
 import { cleanUpOnSignal, lostItsReader, spawnProgram, type SpawnedProgram } from '../lib/process.js';
 import { storedIdSource } from './stored-ids.js';
 import { feedAndDrain } from './streams.js';
@@ -171,7 +171,7 @@ async function restoreFromFirst(
         problems.push(`${d.loaded.options.id}: ${why}`);
         continue;
       }
-      if (!isWholeCopy(run)) logger.warn(`run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}; restoring the files it has`);
+      if (!isWholeCopy(run)) logger.warn(`run ${describeRunState(run)}; restoring the files it has`);
       const files = selectArtifacts((await runFiles(d, source.options.id, run)).files, source.options.id, options);
       // Said on stderr whatever the log level: the operator must know which copy came back.
       process.stderr.write(`restoring ${source.options.id} run ${run.runKey} from ${d.loaded.options.id}: ${why}\n`);

@@ -178,10 +178,15 @@ export function newestWholeRun(runs: readonly StoredRun[]): { run?: StoredRun; w
   }
   const run = mine.find(isWhole);
   const skipped = run ? mine.slice(0, mine.indexOf(run)) : mine;
-  const skippedText = skipped.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ');
+  const skippedText = skipped.map(describeRunState).join('; ');
   if (!run) return { why: mine.length === 0 ? 'no run of this job is stored' : `no whole run: ${skippedText}`, newer: skipped };
   const what = run.state === 'legacy' ? 'the newest whole run (legacy, written by the original tool)' : 'the newest complete run';
   return { run, why: skipped.length ? `${what}; newer: ${skippedText}` : what, newer: skipped };
+}
+
+/** `20261129000000-2 is incomplete (why)`: a run's state in the words list, verify and restore use. */
+export function describeRunState(run: Pick<StoredRun, 'runKey' | 'state' | 'note'>): string {
+  return `${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}`;
 }
 
 /** Whether a run can be read back as a whole copy (its own state, for other jobs' runs). */

@@ -9,7 +9,7 @@ import type { Job } from '../config/job.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { spawnProgram } from '../lib/process.js';
-import { isWholeCopy, listRuns, newestWholeRun, type StoredRun } from './runs.js';
+import { describeRunState, isWholeCopy, listRuns, newestWholeRun, type StoredRun } from './runs.js';
 import { UsageError } from '../errors.js';
 import { feedAndDrain } from './streams.js';
 import { feedOrStop } from './tar-members.js';
@@ -68,8 +68,8 @@ async function verifyOn(destinations: OpenedDestination[], job: Job, options: Ve
         // verify even though an older whole run checks out (a run in progress does not).
         const notWhole = !isWholeCopy(run);
         const broken = newer.filter((r) => r.state !== 'running');
-        if (notWhole) result.error = `run ${run.runKey} is ${run.state}${run.note ? ` (${run.note})` : ''}`;
-        else if (broken.length) result.error = `the newest run is not whole: ${broken.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ')}`;
+        if (notWhole) result.error = `run ${describeRunState(run)}`;
+        else if (broken.length) result.error = newestNotWhole(broken);
         await checkRunFiles(d, source.options.id, run, decryption, result, logger);
         result.ok = result.error === undefined && result.files.length > 0 && result.files.every((f) => f.ok);
       } catch (error) {
@@ -78,6 +78,11 @@ async function verifyOn(destinations: OpenedDestination[], job: Job, options: Ve
     }
   }
   return results;
+}
+
+/** Runs newer than the one checked that are not whole (a run in progress is left out by the caller). */
+function newestNotWhole(broken: readonly StoredRun[]): string {
+  return `the newest run is not whole: ${broken.map(describeRunState).join('; ')}`;
 }
 
 /** Reads every file of `run` back into `result.files`. */
@@ -119,7 +124,7 @@ async function verifyAllRuns(d: OpenedDestination, sourceId: string, decryption:
     const isNewest = run === newest.run;
     const result: VerifyResult = { source: sourceId, destination: where, run: run.runKey, ok: false, files: [], why: isNewest ? newest.why : `older whole run (${run.state})` };
     results.push(result);
-    if (isNewest && broken.length) result.error = `the newest run is not whole: ${broken.map((r) => `${r.runKey} is ${r.state}${r.note ? ` (${r.note})` : ''}`).join('; ')}`;
+    if (isNewest && broken.length) result.error = newestNotWhole(broken);
     try {
       await checkRunFiles(d, sourceId, run, decryption, result, logger);
     } catch (error) {
