@@ -276,7 +276,8 @@ async function finishOnDestinations(all: DestinationRun[], files: ManifestFile[]
           complete: whole,
           compression: o.compression ?? 'zstd',
           encryption: report.encryption,
-          files,
+          // Only what this destination holds: an artifact another destination took alone is not here.
+          files: files.filter((f) => d.report.keys.includes(d.ready.layout.objectKey(o.id, d.claim!.slot, f.file))),
           warnings: report.warnings,
         },
         signal,
