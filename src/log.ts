@@ -38,7 +38,7 @@ export function formatTextLine(record: Record<string, unknown>): string {
  * never end or fail the run: its errors (EPIPE) are swallowed and nothing more is written to it.
  */
 const guarded = new WeakSet<NodeJS.WritableStream>();
-export function survivesClosedReader(out: NodeJS.WritableStream): void {
+function survivesClosedReader(out: NodeJS.WritableStream): void {
   if (guarded.has(out)) return;
   guarded.add(out);
   out.on('error', () => undefined);

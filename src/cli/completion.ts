@@ -47,7 +47,7 @@ const ID_OPTIONS: Record<string, IdKind> = { '--source': 'source', '--only': 'so
 const HELP_OPTION: CompletionOption = { flags: ['-h', '--help'], takesValue: false, repeatable: false, description: 'show help' };
 
 /** The first clause of a help text: enough for a completion menu. */
-export function shortDescription(text: string): string {
+function shortDescription(text: string): string {
   const first = text.split(/; | \(|\. /)[0]!.trim();
   return first.length > 72 ? `${first.slice(0, 69)}...` : first;
 }
@@ -74,7 +74,7 @@ function argumentKinds(command: Command): ArgumentKind[] {
 }
 
 /** What the completion scripts complete, read from the program. Hidden commands (`__complete`) are left out. */
-export function completionSpec(program: Command): CompletionSpec {
+function completionSpec(program: Command): CompletionSpec {
   const commands: CompletionCommand[] = [];
   for (const command of program.commands) {
     if (command.name().startsWith('_')) continue;
@@ -136,7 +136,7 @@ function bashValueCase(spec: CompletionSpec): string {
   return lines.join('\n');
 }
 
-export function bashScript(spec: CompletionSpec): string {
+function bashScript(spec: CompletionSpec): string {
   const names = spec.commands.map((c) => c.name).join(' ');
   return `${header('bash')}# Enable it: source <(backup completion bash) in ~/.bashrc, or save it as
 # ~/.local/share/bash-completion/completions/backup (or /etc/bash_completion.d/backup).
@@ -286,7 +286,7 @@ function zshArgumentSpecs(command: CompletionCommand): string[] {
   });
 }
 
-export function zshScript(spec: CompletionSpec): string {
+function zshScript(spec: CompletionSpec): string {
   const commandList = spec.commands.map((c) => `    ${sq(`${c.name}:${zshText(c.description)}`)}`).join('\n');
   const cases = spec.commands
     .map((c) => [`    ${sq(c.name)})`, `      _arguments -s -S \\`, ...[...zshOptionSpecs(c), ...zshArgumentSpecs(c)].map((s) => `        ${s} \\`), '        && return 0', '      ;;'].join('\n'))
@@ -377,7 +377,7 @@ function fishOption(condition: string, option: CompletionOption): string {
   return parts.join(' ');
 }
 
-export function fishScript(spec: CompletionSpec): string {
+function fishScript(spec: CompletionSpec): string {
   const names = spec.commands.map((c) => c.name).join(' ');
   const lines: string[] = [];
   const noCommand = `not __fish_seen_subcommand_from ${names}`;
@@ -442,7 +442,7 @@ ${lines.join('\n')}
 
 // ---------------------------------------------------------------------------------------------
 
-export function completionScript(shell: Shell, program: Command): string {
+function completionScript(shell: Shell, program: Command): string {
   const spec = completionSpec(program);
   if (shell === 'zsh') return zshScript(spec);
   if (shell === 'fish') return fishScript(spec);
@@ -461,7 +461,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
  * parsed: no `${ENV}` or `_file` secret is resolved and nothing is validated, so a job whose
  * secrets are not set here still completes. Any problem prints nothing.
  */
-export function jobIds(path: string, kind: IdKind): string[] {
+function jobIds(path: string, kind: IdKind): string[] {
   try {
     const tree = parseJsonc(readFileSync(path, 'utf8'), path);
     const list = tree[kind === 'source' ? 'sources' : 'destinations'];

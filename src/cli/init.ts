@@ -41,15 +41,15 @@ interface SecretFile {
   generated?: boolean;
 }
 
-export const PLACEHOLDER = 'REPLACE-ME';
+const PLACEHOLDER = 'REPLACE-ME';
 
-export const SOURCE_FORMS = [
+const SOURCE_FORMS = [
   'folder:PATH (or an absolute PATH)',
   'ssh://[user@]host[:port]/path',
   'mysql://user@host[:port]/db[,db2]',
   'pgsql://user@host[:port]/db[,db2] (a password as user:password@host goes into its secret file)',
 ];
-export const DEST_FORMS = [
+const DEST_FORMS = [
   'local:PATH (or an absolute PATH)',
   's3://bucket[/prefix][?region=R&endpoint=URL]',
   'b2://bucket[/prefix]',
@@ -57,7 +57,7 @@ export const DEST_FORMS = [
   'minio://host[:port]/bucket[/prefix]',
   'sftp://[user@]host[:port]/path',
 ];
-export const NOTIFY_FORMS = [
+const NOTIFY_FORMS = [
   'uptime-kuma:PUSH_URL',
   'healthchecks:PING_URL',
   'ntfy:TOPIC_URL',
@@ -452,7 +452,7 @@ export interface InitResult {
 }
 
 /** The job file's text and its secret files, from the options (no file is touched). */
-export function buildJob(options: InitOptions, jobPath: string): InitResult {
+function buildJob(options: InitOptions, jobPath: string): InitResult {
   const sources = options.source ?? [];
   const dests = options.dest ?? [];
   if (sources.length === 0 || dests.length === 0) {

@@ -35,7 +35,7 @@ export function commandPrune(path: string, options: PruneCommandOptions): Promis
  * One block per destination and source: the policy, then one line per run, newest first:
  * `keep    20261129020000  complete  daily 2026-11-29; weekly 2026-W48`.
  */
-export function formatPrune(result: PruneResult): string {
+function formatPrune(result: PruneResult): string {
   const lines: string[] = [];
   const verb = result.dryRun ? 'would remove' : 'removed';
   for (const s of result.sections) {

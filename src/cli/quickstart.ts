@@ -38,7 +38,7 @@ async function examplesFolder(workdir: string): Promise<string> {
   return folder;
 }
 
-export function quickstartJob(workdir: string, passphraseFile: string, examples: string = EXAMPLES_DIR): string {
+function quickstartJob(workdir: string, passphraseFile: string, examples: string = EXAMPLES_DIR): string {
   return JSON.stringify({
     hostname: 'quickstart',
     tmpdir: resolve(workdir, 'tmp'),

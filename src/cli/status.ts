@@ -39,7 +39,7 @@ export interface HistoryCommandOptions extends GlobalOptions {
  * `--since`: a duration back from now (`90m`, `36h`, `7d`, seconds) or a date/time
  * (`2026-03-01`, `2026-03-01T02:00:00Z`; without a zone, UTC).
  */
-export function parseSince(value: string | undefined, now = new Date()): Date | undefined {
+function parseSince(value: string | undefined, now = new Date()): Date | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?\s*(ms|s|m|h|d)?$/.test(text)) return new Date(now.getTime() - parseDurationSeconds(text) * 1000);
@@ -53,7 +53,7 @@ export function parseSince(value: string | undefined, now = new Date()): Date | 
 }
 
 /** `--source a,b`: the ids, each checked against the sources the job and its history know. */
-export function parseSources(value: string | undefined, known: readonly string[]): string[] | undefined {
+function parseSources(value: string | undefined, known: readonly string[]): string[] | undefined {
   if (value === undefined) return undefined;
   const ids = value.split(',').map((v) => v.trim()).filter(Boolean);
   if (ids.length === 0) throw new UsageError('--source: give one or more source ids, separated by commas');

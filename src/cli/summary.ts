@@ -57,7 +57,7 @@ export function retentionText(r: RetentionReport): string {
 }
 
 /** A dry run's plan, run by run, newest first: which rule keeps each run, or why it would go. */
-export function retentionPlanLines(r: RetentionReport): string[] {
+function retentionPlanLines(r: RetentionReport): string[] {
   const reasons = r.reasons ?? {};
   const rows = [...r.kept.map((run) => ({ run, verb: 'keep' })), ...r.deleted.map((run) => ({ run, verb: 'would remove' }))];
   rows.sort((a, b) => (a.run < b.run ? 1 : a.run > b.run ? -1 : 0));

@@ -94,7 +94,7 @@ function reportRun(s: HistorySource): ReportRun {
  * maxAge (or there was none), as `backup status` would have said OVERDUE then. Every run of the
  * source counts, also those before the window: a success just before it keeps its start clear.
  */
-export function overdueSpans(runs: readonly HistorySource[], maxAgeSeconds: number | undefined, from: number, to: number): OverdueSpan[] {
+function overdueSpans(runs: readonly HistorySource[], maxAgeSeconds: number | undefined, from: number, to: number): OverdueSpan[] {
   if (maxAgeSeconds === undefined || to <= from) return [];
   const maxAge = maxAgeSeconds * 1000;
   const successes = runs

@@ -126,7 +126,7 @@ export function rowsOf(job: Job, records: readonly HistoryRecord[]): StatusRow[]
  * from every run, whenever it was: they say how things stand now, and a window shorter than
  * max_age must not make a source overdue.
  */
-export function sourceStatus(row: StatusRow, runs: readonly HistorySource[], now: Date, since?: Date): SourceStatus {
+function sourceStatus(row: StatusRow, runs: readonly HistorySource[], now: Date, since?: Date): SourceStatus {
   const everything = [...runs].sort((a, b) => Date.parse(a.started_at) - Date.parse(b.started_at));
   const last = everything.at(-1);
   const lastSuccess = everything.filter((s) => succeeded(s.status)).at(-1);

@@ -25,7 +25,7 @@ interface SmtpFailure extends Error {
  * `permanent`, so the dispatcher does not try again (a retried login could lock the account).
  * 4xx replies and connection problems are worth another attempt.
  */
-export class SmtpRefusedError extends NotificationError {
+class SmtpRefusedError extends NotificationError {
   readonly permanent = true;
 }
 
