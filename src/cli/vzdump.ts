@@ -3,7 +3,7 @@
  * every phase of a backup job. See src/vzdump/hook.ts for what each phase does and returns.
  */
 import { userInfo } from 'node:os';
-import { ConfigError, describeError, exitCodeFor } from '../errors.js';
+import { ConfigError, ExitCode, describeError, exitCodeFor } from '../errors.js';
 import { createLogger } from '../log.js';
 import { redact } from '../secrets.js';
 import { checkVzdumpJob } from '../vzdump/check.js';
@@ -18,7 +18,7 @@ export async function commandVzdumpHook(jobPath: string, phase: string | undefin
   if (options.check) return checkCommand(jobPath, options);
   if (!phase) {
     process.stderr.write('backup vzdump-hook: give the vzdump PHASE (vzdump does), or --check to test the job\n');
-    return 2;
+    return ExitCode.usage;
   }
   const env = vzdumpEnv(process.env);
   process.env.PATH ||= DEFAULT_PATH;
