@@ -3,8 +3,6 @@
  * `backup history JOB` (the recorded runs as a table, JSON or CSV).
  */
 import { randomUUID } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Job } from '../config/job.js';
 import { parseDurationSeconds } from '../config/fields.js';
 import { ExitCode, UsageError } from '../errors.js';
@@ -20,6 +18,7 @@ import { historyCsv, historyRows, type HistoryFilter } from '../state/export.js'
 import { formatAge, jobStatus, overdueRunReport, rowsOf, type JobStatus } from '../state/status.js';
 import { TOOL_VERSION } from '../version.js';
 import { withJob, type GlobalOptions } from './context.js';
+import { writeFileAtomically } from '../lib/atomic-file.js';
 
 export interface StatusCommandOptions extends GlobalOptions {
   json?: boolean;
@@ -205,14 +204,7 @@ export async function commandReport(path: string, options: ReportCommandOptions)
     const html = renderReportHtml(buildReport(job, history, { now, since, sources, listing }));
     if (options.html === '-') process.stdout.write(html);
     else {
-      const temp = join(dirname(options.html), `.${basename(options.html)}.${process.pid}.tmp`);
-      try {
-        await writeFile(temp, html);
-        await rename(temp, options.html);
-      } catch (error) {
-        await rm(temp, { force: true });
-        throw error;
-      }
+      await writeFileAtomically(options.html, html);
       logger.info(`report written to ${options.html}`);
     }
     for (const p of listing?.problems ?? []) process.stderr.write(`backup: cannot list ${p.destination}: ${redact(p.error)}\n`);

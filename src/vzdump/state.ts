@@ -5,11 +5,12 @@
  * and calls the hook synchronously, so the file has one writer at a time; it is replaced
  * atomically (temp file + rename) so a crash never leaves half a file.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { JobInfo } from '../plugin.js';
 import type { SourceReport } from '../report.js';
+import { writeFileAtomically } from '../lib/atomic-file.js';
 
 export const STATE_FORMAT = 1;
 /** Log lines kept for the failure notifications. */
@@ -71,12 +72,5 @@ export async function readState(file: string): Promise<VzdumpRunState | undefine
 export async function writeState(file: string, state: VzdumpRunState): Promise<void> {
   state.log = state.log.slice(-LOG_LINES);
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, JSON.stringify(state, null, 2), { mode: 0o600 });
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomically(file, JSON.stringify(state, null, 2), { mode: 0o600 });
 }

@@ -3,12 +3,13 @@
  * file_age_secs, Nagios check_file_age) and for scripts that read it, as the original did.
  * Failures leave it alone: its age is the alarm.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { runSucceeded } from '../events.js';
 import { defineNotification } from '../types.js';
 import { FlagfileOptions } from './schema.js';
+import { writeFileAtomically } from '../../lib/atomic-file.js';
 
 const DEFAULTS = { start: false, success: true, failure: false };
 export const FLAG_CONTENT = 'OK';
@@ -29,13 +30,7 @@ export const flagfileNotification = defineNotification({
         await mkdir(dirname(file), { recursive: true });
         // Exactly what the original wrote (no newline). Written aside and renamed, so a reader
         // never sees an empty file; the rename also sets the modification time.
-        const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-        try {
-          await writeFile(temporary, FLAG_CONTENT);
-          await rename(temporary, file);
-        } finally {
-          await rm(temporary, { force: true });
-        }
+        await writeFileAtomically(file, FLAG_CONTENT);
       },
     };
   },

@@ -6,9 +6,7 @@
  * failure (which pushes no last_success) leaves the previous success's timestamp in place.
  * See metrics.ts for what a success and a failure publish.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { NotificationError } from '../../errors.js';
 import { redact } from '../../secrets.js';
 import { succeeded, type RunReport } from '../../report.js';
@@ -17,6 +15,7 @@ import { HttpStatusError, basicAuth, isPermanentHttpError, safeOrigin, sendHttp 
 import { defineNotification } from '../types.js';
 import { groupingSegment, mergeGroup, parseExposition, renderExposition, runSamples, sourceSamples, sourceSucceeded, type Sample } from './metrics.js';
 import { PrometheusOptions } from './schema.js';
+import { writeFileAtomically } from '../../lib/atomic-file.js';
 
 const messageOf = (error: unknown) => redact(error instanceof Error ? error.message : String(error));
 
@@ -44,17 +43,6 @@ export function pushUrl(base: string, key: Group['key']): string {
   return `${base.replace(/\/+$/, '')}/metrics/${key.map(([label, value]) => groupingSegment(label, value)).join('/')}`;
 }
 
-/** Writes `text` to `file` atomically: a temp file in the same folder, then rename. */
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, text, { mode: 0o644 });
-    await rename(temp, file);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
 
 export const prometheusNotification = defineNotification({
   type: 'prometheus',
@@ -106,7 +94,7 @@ export const prometheusNotification = defineNotification({
         const labels = Object.fromEntries(group.key.filter(([label]) => label !== 'instance'));
         samples = mergeGroup(samples, labels, group.samples);
       }
-      await writeAtomically(file, renderExposition(samples));
+      await writeFileAtomically(file, renderExposition(samples), { mode: 0o644 });
     };
 
     return {
