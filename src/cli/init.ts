@@ -105,7 +105,16 @@ function splitId(spec: string): { id?: string; spec: string } {
 }
 
 function usage(option: string, spec: string, message: string): UsageError {
-  return new UsageError(`init ${option} ${spec}: ${message}`);
+  return new UsageError(`init ${option} ${shownSpec(option, spec)}: ${message}`);
+}
+
+/**
+ * A spec as an error message may repeat it: for --notify without the path and query, which
+ * carry the channel's token (webhook and push URLs). A password in a URL (user:password@) is
+ * masked by the CLI's redaction of every message.
+ */
+function shownSpec(option: string, spec: string): string {
+  return option === '--notify' ? spec.replace(/^([^:]*:[a-z][a-z0-9+.-]*:\/\/[^/?#]*)[/?#].*$/is, '$1/…') : spec;
 }
 
 function parseUrl(option: string, spec: string): URL {

@@ -159,6 +159,21 @@ describe('backup init', () => {
     expect(pa).not.toBe(pb);
   });
 
+  it('a bad spec is repeated without its secrets: no URL password, no token in a notify URL', async () => {
+    const out = join(tmp.path, 'bad-secret.jsonc');
+    const cases: [string[], string, RegExp][] = [
+      [['--source', 'mysql://backup:Pw-Init-Secret-42@localhost', '--dest', '/srv'], 'Pw-Init-Secret-42', /--source mysql:\/\/backup:\*\*\*@localhost: expected mysql:\/\//],
+      [['--source', '/etc', '--dest', '/srv', '--notify', 'webhook:ftp://hooks.example.org/T0/B0/HookToken-Init-77'], 'HookToken-Init-77', /--notify webhook:ftp:\/\/hooks\.example\.org\/…: expected an http\(s\) URL/],
+    ];
+    for (const [args, secret, message] of cases) {
+      const result = await runCli(['init', ...args, '--out', out]);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(message);
+      expect(result.stderr).not.toContain(secret);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+
   it('an unknown kind or a bad spec is a usage error naming the accepted forms; nothing is written', async () => {
     const out = join(tmp.path, 'bad.jsonc');
     const cases: [string[], RegExp][] = [
