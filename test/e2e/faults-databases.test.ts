@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
-import { checkAfterFault, credentialFiles, exitWithin, keptCopies, freeze, leftovers, listRuns, newestFirst, nextRunSweeps, startCli, thaw, waitFor, waitForChild, stopLeftoverRunners, type RunningCli } from '../support/faults.js';
+import { checkAfterFault, credentialFiles, exitWithin, keptCopies, freeze, leftovers, listRuns, mountTmpfs, newestFirst, nextRunSweeps, startCli, thaw, waitFor, waitForChild, stopLeftoverRunners, type RunningCli } from '../support/faults.js';
 import { writeJob } from '../support/jobs.js';
 import { MYSQL_HOST, PG_HOST, PG_PORT, mysqlRoot, psqlAs, suffix } from '../support/sql.js';
 import { makeTempDir } from '../support/tmp.js';
@@ -228,5 +228,38 @@ describeWith(['tar', 'zstd', 'gpg', 'psql', 'pg_dump', 'mariadb'], 'faults: betw
     });
     const next = await nextRunSweeps(job, [store, tmpdir]);
     expect(keptCopies(next.stdout), next.stdout).toBe(2);
+  }, 120_000);
+
+  it('a full disk on one destination during b: the incomplete run there lists only a, the other holds the whole run', async () => {
+    const dir = join(tmp.path, 'one-disk-full');
+    await mkdir(dir);
+    const [a, b] = await pgPair();
+    // b's dump (random hex, about 1 MB plain, half that compressed) does not fit on the small disk; a's does.
+    await psqlAs(`INSERT INTO t SELECT g + 10, (SELECT string_agg(md5(random()::text || g || h), '') FROM generate_series(1, 32) h) FROM generate_series(1, 1000) g;`, { database: b });
+    const disk = await mountTmpfs(join(dir, 'small'), 256 * 1024);
+    if (!disk) throw new Error('mount -t tmpfs refused: this test needs root and a kernel that allows tmpfs mounts');
+    try {
+      const job = await writeJob(dir, {
+        sources: [{ id: 'db', type: 'pgsql', dbhost: PG_HOST, port: PG_PORT, dbuser: 'postgres', dbpass: DB_PASSWORD, dbname: [a, b], passphrase: PASSPHRASE }],
+        destinations: [
+          { id: 'big', type: 'local', path: join(dir, 'big'), create: 1 },
+          { id: 'small', type: 'local', path: join(disk.path, 'store'), create: 1 },
+        ],
+      });
+      const run = await runCli(['-v', job]);
+      expect(run.code, run.stderr).toBe(1);
+      const rows = await listRuns(job);
+      const big = rows.find((r) => r.destination === 'big')!;
+      const small = rows.find((r) => r.destination === 'small')!;
+      expect(big, JSON.stringify(rows)).toMatchObject({ state: 'complete', files: 2 });
+      expect(small, JSON.stringify(rows)).toMatchObject({ state: 'incomplete', files: 1 });
+      // What the small destination's manifest promises is only what it holds.
+      const manifestFile = (await readdir(join(disk.path, 'store', 'db', small.run))).find((f) => f.endsWith('.manifest.json'))!;
+      const manifest = JSON.parse(await readFile(join(disk.path, 'store', 'db', small.run, manifestFile), 'utf8')) as { complete: boolean; files: { file: string }[] };
+      expect(manifest.complete).toBe(false);
+      expect(manifest.files.map((f) => f.file)).toEqual([`db.${a}.sql.zst.gpg`]);
+    } finally {
+      await disk.unmount();
+    }
   }, 120_000);
 });
