@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Starts the built CLI; `npm run build` produces dist/.
-import { main } from '../dist/cli/main.js';
+// Starts the built CLI; `npm run build` produces dist/ (the bundle: scripts/build.mjs).
+import { main } from '../dist/bundle/main.js';
 
 const code = await main(process.argv);
 process.exitCode = code;

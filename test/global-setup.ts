@@ -1,6 +1,7 @@
 /**
- * Builds dist/ so end-to-end tests run the real `backup` executable, but only when a source file
- * changed since the last build (a unit test file then starts in seconds, not after a full tsc).
+ * Builds dist/ (`npm run build`: tsc's modules and the CLI bundle bin/backup.js starts) so
+ * end-to-end tests run the real `backup` executable, but only when a source file changed since
+ * the last build (a unit test file then starts in seconds, not after a full build).
  * The last build is this setup's (its stamp) or else `npm run build`'s, as .ci/run runs it just
  * before the tests: its oldest output file is not older than any source it read.
  * Type errors are `npm run typecheck`'s job; tsc still emits JavaScript for them, so they do not
@@ -32,17 +33,19 @@ function oldestOutput(dir: string): number {
 }
 
 function upToDate(): boolean {
-  if (!existsSync('dist/cli/main.js')) return false;
+  if (!existsSync('dist/cli/main.js') || !existsSync('dist/bundle/main.js')) return false;
   const built = existsSync(STAMP) ? statSync(STAMP).mtimeMs : oldestOutput('dist');
-  return ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].every((p) => newestMtime(p) < built);
+  return ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'scripts/build.mjs'].every((p) => newestMtime(p) < built);
 }
 
 export default function setup(): void {
   if (upToDate()) return;
   const started = Date.now();
-  const result = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { encoding: 'utf8' });
-  if (result.status !== 0) console.warn(`tsc reported problems (run npm run typecheck):\n${result.stdout.slice(0, 2000)}`);
-  if (!existsSync('dist/cli/main.js')) throw new Error('build failed: dist/cli/main.js is missing');
+  const result = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
+  if (result.status !== 0) console.warn(`the build reported problems (run npm run typecheck):\n${(result.stdout + result.stderr).slice(0, 2000)}`);
+  for (const output of ['dist/cli/main.js', 'dist/bundle/main.js', 'dist/bundle/encrypt-worker.js']) {
+    if (!existsSync(output)) throw new Error(`build failed: ${output} is missing`);
+  }
   // The stamp's time is the build's start: a file saved during the build triggers the next one.
   writeFileSync(STAMP, '');
   utimesSync(STAMP, new Date(started), new Date(started));

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { Argument, Command, CommanderError, Option } from 'commander';
 import { didYouMean } from '../config/nearest.js';
 import { ExitCode, describeError, exitCodeFor } from '../errors.js';
+import { prewarmEncryptWorker } from '../pipeline/encrypt-worker-pool.js';
 import { redact } from '../secrets.js';
 import { TOOL_VERSION } from '../version.js';
 // Command modules load when their command runs: `backup --help` stays fast.
@@ -55,7 +56,11 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--dry-run', 'load and check the job, test that sources and destinations are reachable, print the plan; store nothing')
     .option('--only <ids>', 'run only these sources (comma separated ids)')
     .option(STRICT[0], STRICT[1]);
-  run.action(async (job: string, opts: GlobalOptions & { dryRun?: boolean; only?: string; strict?: boolean }) => setCode(await commandRun(job, opts)));
+  run.action(async (job: string, opts: GlobalOptions & { dryRun?: boolean; only?: string; strict?: boolean }) => {
+    // The encryption worker starts on another core while the run's code and job file load.
+    if (!opts.dryRun) prewarmEncryptWorker();
+    setCode(await commandRun(job, opts));
+  });
 
   addLogOptions(program.command('validate').argument('<job>').description('check a job file; print every problem with its place'))
     .option(STRICT[0], STRICT[1])

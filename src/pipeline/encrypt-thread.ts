@@ -3,7 +3,7 @@
  * file) and hands the plaintext to a worker that runs the native SEIPD encryptor
  * (openpgp-seipd.ts: AES-256-CFB and the SHA-1 of the MDC), the one part that cannot be split
  * (CFB encryption is serial), so it gets a core of its own; the sha256 of the ciphertext is
- * taken where the stream is consumed (fanout.ts).
+ * taken where the stream is consumed (fanout.ts). The workers come from encrypt-worker-pool.ts.
  *
  * Chunks move by transfer both ways (no copy): the input's chunks as they arrive (a pipe's
  * chunks own their memory), gathered into batches of about BATCH_BYTES so that one message
@@ -11,63 +11,25 @@
  * chunk (an object-mode stream of Buffers, so no consumer concatenates them). At most
  * IN_FLIGHT_BYTES are at the worker, and the input pauses while the consumer has not taken
  * what came back (backpressure).
- *
- * The worker runs the compiled encrypt-worker.js; where that does not exist (running from the
- * TypeScript sources in tests), encryption runs in-process, with the same encryptor. Inside the
- * single executable (scripts/release) there is no file to load: the worker's bundled code is an
- * asset of the executable, started with `eval`.
  */
-import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
-import * as sea from 'node:sea';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { PipelineError } from '../errors.js';
 import { encryptStream, type Encryption } from './encrypt.js';
+import { releaseWorker, takeWorker, workerAvailable } from './encrypt-worker-pool.js';
 import { transferable } from './openpgp-seipd.js';
 import { sessionKeyPackets } from './openpgp-session.js';
 
-export interface WorkerInit {
-  sessionKey: Uint8Array;
-}
-
-export type ToWorker = { type: 'chunks'; chunks: Uint8Array[] } | { type: 'end' };
+/** A file's encryption: `start` with its session key, its plaintext in `chunks`, then `end`. */
+export type ToWorker = { type: 'start'; sessionKey: Uint8Array } | { type: 'chunks'; chunks: Uint8Array[] } | { type: 'end' };
 export type FromWorker = { type: 'data'; chunks: Uint8Array[] } | { type: 'end'; chunks: Uint8Array[] } | { type: 'error'; message: string };
 
-const WORKER_FILE = new URL('./encrypt-worker.js', import.meta.url);
 /** A message to the worker carries about this much plaintext. */
 const BATCH_BYTES = 1 << 20;
 /** Plaintext at the worker at most (sent, its ciphertext not back yet). */
 const IN_FLIGHT_BYTES = 4 << 20;
 /** Ciphertext chunks the output holds before the input pauses. */
 const OUTPUT_CHUNKS = 16;
-
-/** The asset scripts/release/build.mjs embeds in the single executable: encrypt-worker.ts bundled. */
-export const EMBEDDED_WORKER_ASSET = 'encrypt-worker.cjs';
-let embeddedWorker: string | null | undefined;
-
-/** The bundled worker's code when running as the single executable, else null. */
-function embeddedWorkerCode(): string | null {
-  if (embeddedWorker === undefined) {
-    try {
-      embeddedWorker = sea.isSea() ? sea.getAsset(EMBEDDED_WORKER_ASSET, 'utf8') : null;
-    } catch {
-      embeddedWorker = null;
-    }
-  }
-  return embeddedWorker;
-}
-
-function workerAvailable(): boolean {
-  if (embeddedWorkerCode() !== null) return true;
-  return WORKER_FILE.protocol === 'file:' && existsSync(fileURLToPath(WORKER_FILE));
-}
-
-/** Starts encrypt-worker: from its file, or inside the single executable from its embedded code. */
-function startWorker(workerData: WorkerInit): Worker {
-  const code = embeddedWorkerCode();
-  return code !== null ? new Worker(code, { eval: true, workerData }) : new Worker(WORKER_FILE, { workerData });
-}
 
 /** A chunk the worker can take by transfer: `chunk` itself when it owns its memory, else a copy. */
 function sendable(chunk: Buffer): Uint8Array {
@@ -137,7 +99,8 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
   });
 
   const { sessionKey, packets } = await sessionKeyPackets(encryption);
-  const started = startWorker({ sessionKey });
+  const started = takeWorker();
+  started.postMessage({ type: 'start', sessionKey } satisfies ToWorker);
   const out = new Readable({
     objectMode: true,
     highWaterMark: OUTPUT_CHUNKS,
@@ -147,7 +110,8 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     },
     destroy(error, callback) {
       input.off('data', onData);
-      void started.terminate();
+      // A worker given back after its file ended is another file's now; any other is stopped.
+      if (!finished) void started.terminate();
       callback(error);
     },
   });
@@ -160,7 +124,7 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
       if (!out.push(Buffer.from(part.buffer, part.byteOffset, part.byteLength))) wanted = false;
     }
   };
-  started.on('message', (message: FromWorker) => {
+  const onMessage = (message: FromWorker) => {
     if (out.destroyed) return;
     if (message.type === 'data') {
       inFlightBytes -= inFlight.shift() ?? 0;
@@ -169,16 +133,18 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     } else if (message.type === 'end') {
       deliver(message.chunks);
       finished = true;
+      started.off('message', onMessage).off('error', onError).off('exit', onExit);
+      releaseWorker(started);
       out.push(null);
-      void started.terminate();
     } else {
       out.destroy(new PipelineError(`encryption failed: ${message.message}`, { plugin }));
     }
-  });
-  started.on('error', (error) => out.destroy(new PipelineError(`encryption worker failed: ${error.message}`, { plugin, cause: error })));
-  started.on('exit', () => {
+  };
+  const onError = (error: Error) => out.destroy(new PipelineError(`encryption worker failed: ${error.message}`, { plugin, cause: error }));
+  const onExit = () => {
     if (!finished && !out.destroyed) out.destroy(new PipelineError('encryption worker stopped', { plugin }));
-  });
+  };
+  started.on('message', onMessage).on('error', onError).on('exit', onExit);
   if (early) out.destroy(early);
   else {
     // What arrived while the key was prepared goes now.

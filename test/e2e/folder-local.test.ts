@@ -132,6 +132,42 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
     }
   });
 
+  // One encryption worker serves the files of a run in turn (encrypt-worker-pool.ts): each file
+  // must get its own session key and a fresh stream, and a file abandoned mid-stream must not
+  // leave its state to the next.
+  it('encrypts several files in one run, one after a dump that failed mid-stream, each readable by gpg', async () => {
+    const dir = join(tmp.path, 'worker-reuse');
+    const small = join(dir, 'small');
+    await mkdir(small, { recursive: true });
+    await writeFile(join(small, 'note.txt'), 'the second tree\n');
+    const fakeTar = join(dir, 'fake-tar.sh');
+    await writeFile(fakeTar, '#!/bin/sh\nhead -c 6291456 /dev/urandom\necho "fake tar: disk read error" >&2\nexit 2\n');
+    await chmod(fakeTar, 0o755);
+    const job = await writeJob(dir, {
+      sources: [
+        { id: 'first', type: 'folder', path: data, passphrase: PASSPHRASE },
+        { id: 'second', type: 'folder', path: small, passphrase: 'another passphrase' },
+        { id: 'broken', type: 'folder', path: data, passphrase: PASSPHRASE, tar_command: fakeTar },
+        { id: 'last', type: 'folder', path: data, passphrase: 'a third one' },
+      ],
+      destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+    });
+    const result = await runCli([job]);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/tar exited 2.*disk read error/);
+    const stored = (await filesUnder(join(dir, 'store'))).filter((f) => f.endsWith('.gpg'));
+    expect(stored.map((f) => f.split('/')[0]).sort()).toEqual(['first', 'last', 'second']);
+    const passphrases: Record<string, string> = { first: PASSPHRASE, second: 'another passphrase', last: 'a third one' };
+    for (const file of stored) {
+      const id = file.split('/')[0]!;
+      const out = join(dir, `by-gpg-${id}`);
+      await mkdir(out);
+      untar(execFileSync('zstd', ['-d', '-c'], { input: await gpgDecrypt(join(dir, 'store', file), gpgHome, passphrases[id]), maxBuffer: 1 << 30 }), out);
+      if (id === 'second') expect(await readFile(join(out, 'small', 'note.txt'), 'utf8')).toBe('the second tree\n');
+      else expect(await describeTree(join(out, 'data'))).toEqual(await describeTree(data));
+    }
+  });
+
   it('names the key id that is not in the keyring', async () => {
     const dir = join(tmp.path, 'nokey');
     await mkdir(dir);
