@@ -10,10 +10,11 @@
  * Like openpgp.js with `allowUnauthenticatedStream`, plaintext is handed out before the MDC at
  * the end is checked: the stream then fails, and callers keep the result only when it ended.
  */
-import { createDecipheriv, createHash, type Decipher, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type * as OpenPGP from 'openpgp';
 import { ByteQueue } from '../lib/byte-queue.js';
+import { CfbDecipher } from './cfb-decipher.js';
 import { AES_CFB, passphraseSessionKey } from './openpgp-session.js';
 
 export interface DecryptKeys {
@@ -337,7 +338,7 @@ export async function decryptNative(input: Readable, keys: DecryptKeys, fallback
   const sessionKey = (await nativeSessionKey(skeskBodies, esk.length / 2, keys)) ?? (await openpgpSessionKey(Buffer.concat(esk), keys));
   const cipherName = sessionKey ? AES_CFB[sessionKey.algorithm] : undefined;
   if (!sessionKey || !cipherName) return fallBack();
-  const decipher: Decipher = createDecipheriv(cipherName, sessionKey.key, Buffer.alloc(16));
+  const decipher = new CfbDecipher(cipherName, sessionKey.key, Buffer.alloc(16));
   const inner = new Inner();
   const first = seipd;
 
