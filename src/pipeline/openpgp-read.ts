@@ -148,15 +148,19 @@ class Inner {
   /** Plaintext in; literal data out. */
   push(plain: Buffer): Buffer[] {
     // Hold back the last MDC_BYTES octets: they may be the MDC packet.
-    let body: Buffer;
-    if (plain.length >= MDC_BYTES) {
-      body = this.tail.length ? Buffer.concat([this.tail, plain.subarray(0, plain.length - MDC_BYTES)]) : plain.subarray(0, plain.length - MDC_BYTES);
-      this.tail = Buffer.from(plain.subarray(plain.length - MDC_BYTES));
-    } else {
+    if (plain.length < MDC_BYTES) {
       const all = Buffer.concat([this.tail, plain]);
-      body = all.subarray(0, Math.max(0, all.length - MDC_BYTES));
       this.tail = all.subarray(all.length - Math.min(all.length, MDC_BYTES));
+      return this.consume(all.subarray(0, Math.max(0, all.length - MDC_BYTES)));
     }
+    // The held-back octets, then the chunk less its own last ones: no copy of the chunk.
+    const out = this.consume(this.tail);
+    this.tail = Buffer.from(plain.subarray(plain.length - MDC_BYTES));
+    out.push(...this.consume(plain.subarray(0, plain.length - MDC_BYTES)));
+    return out;
+  }
+
+  private consume(body: Buffer): Buffer[] {
     if (body.length === 0) return [];
     this.sha1.update(body);
     return this.parse(body);

@@ -14,6 +14,7 @@ import { PipelineError } from '../errors.js';
 import { compressionFromFileName, decompressStream, decompressZstdInto } from './compress.js';
 import { decryptStream, gpgDecryptionError, type DecryptionKey } from './encrypt.js';
 import { spawnProgram, stdoutOf } from '../lib/process.js';
+import { streamed } from '../lib/release-memory.js';
 
 export interface Expected {
   size: number;
@@ -65,6 +66,8 @@ function hashing(expected: Expected | undefined, key: string, plugin: string): {
     transform(chunk: Buffer, _enc, callback) {
       hash.update(chunk);
       size += chunk.length;
+      // The chunk read and, as it goes on, its plaintext (decrypted into a new buffer).
+      streamed(chunk.length * 2);
       callback(null, chunk);
     },
   });

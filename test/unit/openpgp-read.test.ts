@@ -54,6 +54,19 @@ describeWith(['gpg'], 'native OpenPGP reading', () => {
     }
   });
 
+  // The MDC (22 octets) is held back from each chunk: chunks shorter than, as long as and
+  // just longer than it, and headers split anywhere.
+  it('reads the message however the download splits it', async () => {
+    for (const size of [0, 30, 5000, 70_000]) {
+      const data = randomBytes(size);
+      const message = await collect(await encryptStream(Readable.from(size ? [data] : []), { kind: 'passphrase', passphrase: PASSPHRASE }));
+      for (const step of [1, 7, 21, 22, 23, 44, 1000, 65536 + 7]) {
+        const out = await collect(await decryptStream(chunked(message, step), { passphrase: PASSPHRASE }, 'test'));
+        expect(out.equals(data), `${size} bytes in chunks of ${step}`).toBe(true);
+      }
+    }
+  });
+
   it('reads what gpg writes: uncompressed natively, compressed through openpgp.js; recipients too', async () => {
     const data = Buffer.concat([randomBytes(MiB), Buffer.alloc(MiB, 'x')]);
     const plain = join(tmp.path, 'plain');
