@@ -1,7 +1,7 @@
 /**
  * Bundles the CLI into one CommonJS file for Node's single executable applications (Node 20 runs
  * only CommonJS there), and the encryption worker into another, which the executable carries as
- * an asset and starts with `new Worker(code, { eval: true })` (src/pipeline/encrypt-thread.ts).
+ * an asset and starts with `new Worker(code, { eval: true })` (src/pipeline/encrypt-worker-pool.ts).
  * The cloud SDKs that commands import lazily (`await import('@aws-sdk/client-s3')`) are bundled
  * too: esbuild follows `import()` of static strings. Optional modules that are not installed or
  * are native add-ons (ssh2's sshcrypto, cpu-features) become a module that throws when loaded:
@@ -31,7 +31,7 @@ const absentPlugin = {
 /**
  * `import.meta.url` has no meaning in CommonJS: it becomes the URL of the running file (the
  * executable itself inside a single executable application). Paths resolved from it point at
- * nothing there, which each user handles (encrypt-thread.ts, quickstart.ts use SEA assets).
+ * nothing there, which each user handles (encrypt-worker-pool.ts, quickstart.ts use SEA assets).
  */
 const BANNER = 'var __import_meta_url = require("node:url").pathToFileURL(__filename).href;';
 
