@@ -15,6 +15,8 @@
  *   folder): the last column divides the shell's time by the runner's less that fixed cost,
  *   which leaves the streaming itself.
  *
+ * Every timed run starts after `sync` (no earlier run's writeback lands on it).
+ *
  * Prints one table (Markdown) with every figure and whether each goal of issue 14 holds.
  * Environment: BENCH_SIZE_MB (512) per shape, BENCH_RUNS (3), BENCH_LEVELS ("1,3"),
  * BENCH_SMALL_MB (1024) and BENCH_BIG_MB (8192; 0 skips the memory rows), BENCH_DIR (work
@@ -163,14 +165,23 @@ const median = (values) => {
 };
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * Before each timed run: the page cache's dirty pages go to disk first, so that no run pays for
+ * the writeback of the ones before it (runs to three destinations write 500 MiB each; left
+ * alone, the kernel's flushing landed on whichever run crossed its threshold).
+ */
+const settle = () => execFileSync('sync');
+
 /** Interleaved: a, b, a, b, ... `runs` times each; per side the median of each figure. */
 async function interleaved(a, b, runs = RUNS, between) {
   const ra = [];
   const rb = [];
   for (let i = 0; i < runs; i++) {
     await between?.();
+    settle();
     ra.push(await a());
     await between?.();
+    settle();
     rb.push(await b());
   }
   const pick = (rs) => ({ seconds: median(rs.map((r) => r.seconds)), cpu: median(rs.map((r) => r.cpu)), peakMiB: Math.max(...rs.map((r) => r.peakMiB ?? 0)) });
@@ -246,8 +257,10 @@ async function main() {
     const restores = [];
     for (let i = 0; i < RUNS; i++) {
       clearStores('one-file');
+      settle();
       backups.push((await timed(`${node} ${bin} run ${q(jobFile)}`)).seconds);
       rmSync(out, { recursive: true, force: true });
+      settle();
       restores.push((await timed(`${node} ${bin} restore ${q(jobFile)} --source data --to ${q(out)} --extract`)).seconds);
     }
     fixed.backup = median(backups);
@@ -355,6 +368,7 @@ async function main() {
       const name = `mem${mb}`;
       const jobFile = job(name, { data: path, level: 1 });
       log(`memory: ${label} ...`);
+      settle();
       const r = await timed(`${node} ${bin} run ${q(jobFile)}`, { watch: true });
       clearStores(name);
       results.push(r);
