@@ -17,10 +17,11 @@ import * as sea from 'node:sea';
 import { Worker } from 'node:worker_threads';
 
 const WORKER_FILE = new URL('./encrypt-worker.js', import.meta.url);
-/** The asset scripts/release/build.mjs embeds in the single executable: encrypt-worker.ts bundled. */
-export const EMBEDDED_WORKER_ASSET = 'encrypt-worker.cjs';
+/** The asset scripts/release/build.mjs embeds in the single executable (sea-config.json): encrypt-worker.ts bundled. */
+const EMBEDDED_WORKER_ASSET = 'encrypt-worker.cjs';
 let embeddedWorker: string | null | undefined;
-const idle: Worker[] = [];
+/** Idle workers, each with the listener that drops it from here if it dies while idle. */
+const idle: { worker: Worker; leave: () => void }[] = [];
 
 /** The bundled worker's code when running as the single executable, else null. */
 function embeddedWorkerCode(): string | null {
@@ -44,34 +45,30 @@ function startWorker(): Worker {
   return code !== null ? new Worker(code, { eval: true }) : new Worker(WORKER_FILE);
 }
 
-/** An idle worker waits unreferenced; it leaves the pool if it dies. */
-function park(worker: Worker): void {
-  worker.unref();
+/**
+ * Gives back a worker whose file ended cleanly (the caller has removed its own listeners): it
+ * waits unreferenced, and leaves the pool if it dies (an error while idle must not crash the
+ * process).
+ */
+export function releaseWorker(worker: Worker): void {
   const leave = () => {
-    const at = idle.indexOf(worker);
+    const at = idle.findIndex((entry) => entry.worker === worker);
     if (at >= 0) idle.splice(at, 1);
   };
-  worker.once('exit', leave);
-  // A worker that fails while idle is dropped; the error must not crash the process.
-  worker.once('error', leave);
-  idle.push(worker);
+  worker.unref();
+  worker.once('exit', leave).once('error', leave);
+  idle.push({ worker, leave });
 }
 
 /** Starts a worker now for the first file to take (nothing when workers are unavailable). */
 export function prewarmEncryptWorker(): void {
-  if (idle.length === 0 && workerAvailable()) park(startWorker());
+  if (idle.length === 0 && workerAvailable()) releaseWorker(startWorker());
 }
 
 /** A worker for one file: an idle one, or a new one. Give it back with `releaseWorker` or terminate it. */
 export function takeWorker(): Worker {
-  const worker = idle.pop();
-  if (!worker) return startWorker();
-  worker.removeAllListeners('exit').removeAllListeners('error');
-  worker.ref();
-  return worker;
-}
-
-/** Gives back a worker whose file ended cleanly (the caller has removed its own listeners). */
-export function releaseWorker(worker: Worker): void {
-  park(worker);
+  const entry = idle.pop();
+  if (!entry) return startWorker();
+  entry.worker.off('exit', entry.leave).off('error', entry.leave).ref();
+  return entry.worker;
 }
