@@ -20,6 +20,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { SHARED_OPTIONS, zodEnglishOnly } from './esbuild-options.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = join(ROOT, 'dist/bundle');
@@ -33,35 +34,12 @@ const external = Object.keys(pkg.dependencies)
   .filter((name) => !BUNDLED.has(name))
   .flatMap((name) => [name, `${name}/*`]);
 
-/**
- * zod bundles its error messages in about 50 languages, and its index imports them all: half of
- * zod's code. We use English, its default: the index is replaced by one exporting `en` only.
- * (Were zod's layout to change, this would match nothing and the bundle would just be larger.)
- */
-const zodEnglishOnly = {
-  name: 'zod-english-only',
-  setup(build) {
-    build.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      /[\\/]node_modules[\\/]zod[\\/]/.test(args.importer) ? { path: join(dirname(args.importer), '../locales/en.js'), namespace: 'zod-locales' } : undefined,
-    );
-    build.onLoad({ filter: /./, namespace: 'zod-locales' }, (args) => ({ contents: `export { default as en } from ${JSON.stringify(args.path)};`, loader: 'js', resolveDir: dirname(args.path) }));
-  },
-};
-
 const common = {
-  bundle: true,
-  platform: 'node',
+  ...SHARED_OPTIONS,
   format: 'esm',
-  target: 'node20',
   external,
   sourcemap: 'linked',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  logLevel: 'warning',
   plugins: [zodEnglishOnly],
-  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow.
-  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   // The CommonJS libraries bundled in (commander, pino) call require() for Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 };

@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
+import { SHARED_OPTIONS, zodEnglishOnly } from '../esbuild-options.mjs';
 
 /** Optional modules: native add-ons, or packages that are not dependencies; each `require` of them is inside a try. */
 const ABSENT = [/\.node$/, /^cpu-features$/, /^@aws-sdk\/signature-v4-crt$/, /^@aws-sdk\/signature-v4a$/, /^encoding$/];
@@ -69,16 +70,8 @@ const dynamicBuiltinsPlugin = {
 };
 
 const common = {
-  bundle: true,
-  platform: 'node',
+  ...SHARED_OPTIONS,
   format: 'cjs',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  legalComments: 'none',
-  logLevel: 'warning',
-  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot follow.
-  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   define: { 'import.meta.url': '__import_meta_url' },
   banner: { js: BANNER },
 };
@@ -86,7 +79,7 @@ const common = {
 /** Writes `<outdir>/backup.cjs` and `<outdir>/encrypt-worker.cjs`; returns the esbuild metafiles' sizes. */
 export async function bundle(root, outdir) {
   const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
-  const plugins = [versionPlugin(root, pkg.version), absentPlugin, dynamicBuiltinsPlugin];
+  const plugins = [versionPlugin(root, pkg.version), absentPlugin, dynamicBuiltinsPlugin, zodEnglishOnly];
   const worker = await esbuild.build({
     ...common,
     entryPoints: [join(root, 'src/pipeline/encrypt-worker.ts')],
