@@ -70,8 +70,8 @@ describeWith(['tar', 'sshd', 'ssh-keygen'], 'raw bytes of folder sources', () =>
     await work?.remove();
   });
 
-  const local = (extra: Record<string, unknown> = {}) =>
-    folderSource.create({ id: 'files', type: 'folder', ...folderSource.options.parse({ path: data, ...extra }) } as never, { job, logger: silentLogger }) as Source;
+  const local = async (extra: Record<string, unknown> = {}) =>
+    (await folderSource.create({ id: 'files', type: 'folder', ...folderSource.options.parse({ path: data, ...extra }) } as never, { job, logger: silentLogger })) as Source;
   const remote = (extra: Record<string, unknown> = {}) =>
     folderSshSource.create(
       {
@@ -83,7 +83,7 @@ describeWith(['tar', 'sshd', 'ssh-keygen'], 'raw bytes of folder sources', () =>
     ) as Source;
 
   it('folder and folder-ssh report the bytes tar wrote, equal to the bytes streamed', async () => {
-    for (const source of [local(), remote()]) {
+    for (const source of [await local(), remote()]) {
       const dumped = await dumpOne(source, work.path);
       expect(dumped.error).toBeUndefined();
       expect(dumped.bytes).toBeGreaterThan(190_000);
@@ -93,13 +93,13 @@ describeWith(['tar', 'sshd', 'ssh-keygen'], 'raw bytes of folder sources', () =>
 
   it('the totals line stays out of warnings and failure tails', async () => {
     for (const make of [local, remote]) {
-      const warned = await dumpOne(make({ tar_command: fakeTar(work.path, 1) }), work.path);
+      const warned = await dumpOne(await make({ tar_command: fakeTar(work.path, 1) }), work.path);
       expect(warned.error).toBeUndefined();
       expect(warned.rawBytes).toBe(20480);
       expect(warned.warnings).toHaveLength(1);
       expect(warned.warnings[0]).toMatch(/^tar .*exited 1: tar: \.\/data\/log: file changed as we read it$/);
 
-      const failed = await dumpOne(make({ tar_command: fakeTar(work.path, 2) }), work.path);
+      const failed = await dumpOne(await make({ tar_command: fakeTar(work.path, 2) }), work.path);
       expect(failed.error).toBeInstanceOf(BackupError);
       expect((failed.error as BackupError).describe()).toMatch(/tar .*exited 2: tar: \.\/data\/log: file changed as we read it$/);
     }

@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { SourceError } from '../../errors.js';
-import { tarArguments } from '../folder/index.js';
+import { tarArguments } from '../folder/create.js';
 import { tarArtifact } from '../folder/totals.js';
 import { LazySshSession, type ErrorFactory } from '../../lib/ssh/connection.js';
 import { shellCommand } from '../../lib/shell-words.js';

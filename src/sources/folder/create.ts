@@ -1,0 +1,40 @@
+/**
+ * The folder source's instance: GNU tar of a path, streamed. Loaded only when a job uses the
+ * source (index.ts declares it).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import { SourceError, describeSystemError, isSystemError } from '../../errors.js';
+import { spawnProgram, stdoutOf } from '../../lib/process.js';
+import type { Artifact, Source, SourceOptions } from '../types.js';
+import type { FolderOptions } from './schema.js';
+import { TOTALS_FLAG, tarArtifact } from './totals.js';
+
+/** tar arguments archiving `target` as `./<basename>` from its parent folder, with totals (also used by folder-ssh). */
+export function tarArguments(target: string, excludes: readonly string[]): string[] {
+  const args = ['-C', dirname(target), '-cf', '-', TOTALS_FLAG];
+  for (const pattern of excludes) args.push(`--exclude=${pattern}`);
+  args.push(`./${basename(target)}`);
+  return args;
+}
+
+export function create(options: SourceOptions<typeof FolderOptions>): Source {
+  const target = resolve(options.path);
+  const tarArgs = () => tarArguments(target, options.excludes ?? []);
+  const command = options.tar_command ?? 'tar';
+  const check = async () => {
+    await stat(target).catch((error: unknown) => {
+      const why = isSystemError(error) ? describeSystemError(error) : `${target}: ${String(error)}`;
+      throw new SourceError(`cannot read ${why}`, { plugin: options.id });
+    });
+  };
+  return {
+    check,
+    async *open(ctx): AsyncIterable<Artifact> {
+      await check();
+      const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs()]] : [command, tarArgs()];
+      const tar = spawnProgram(cmd, args, { plugin: options.id, label: 'tar', warnOn: [1], signal: ctx.signal });
+      yield tarArtifact(`${options.id}.tar`, stdoutOf(tar), tar);
+    },
+  };
+}
