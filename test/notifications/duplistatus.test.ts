@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { duplicatiDuration, duplistatusNotification } from '../../src/notifications/duplistatus/index.js';
+import { duplicatiDuration } from '../../src/notifications/duplistatus/create.js';
+import { duplistatusNotification } from '../../src/notifications/duplistatus/index.js';
 import { HttpStatusError, isPermanentHttpError } from '../../src/lib/http.js';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { NotificationCommon } from '../../src/config/common.js';
 import { pluginSchema } from '../../src/config/validate.js';
-import { elasticsearchNotification, formatIndexName } from '../../src/notifications/elasticsearch/index.js';
+import { elasticsearchNotification } from '../../src/notifications/elasticsearch/index.js';
+import { formatIndexName } from '../../src/notifications/elasticsearch/index-name.js';
 import { isPermanentHttpError } from '../../src/lib/http.js';
 import { redactor } from '../../src/secrets.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { healthchecksNotification, runUuid } from '../../src/notifications/healthchecks/index.js';
+import { runUuid } from '../../src/notifications/healthchecks/create.js';
+import { healthchecksNotification } from '../../src/notifications/healthchecks/index.js';
 import { HttpStatusError, isPermanentHttpError } from '../../src/lib/http.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';
 import { buildNotifier, deliver, rejectionOf } from '../support/notifier-harness.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isPermanentHttpError } from '../../src/lib/http.js';
-import { headerText, ntfyNotification } from '../../src/notifications/ntfy/index.js';
+import { headerText } from '../../src/notifications/ntfy/create.js';
+import { ntfyNotification } from '../../src/notifications/ntfy/index.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';
 import { buildNotifier, deliver, rejectionOf } from '../support/notifier-harness.js';
 import { eventsOf, makeRunReport, makeSourceReport } from '../support/reports.js';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HttpStatusError, isPermanentHttpError } from '../../src/lib/http.js';
-import { MAX_MSG, pushMessage, runMilliseconds, uptimeKumaNotification } from '../../src/notifications/uptime-kuma/index.js';
+import { MAX_MSG, pushMessage, runMilliseconds } from '../../src/notifications/uptime-kuma/create.js';
+import { uptimeKumaNotification } from '../../src/notifications/uptime-kuma/index.js';
 import { startReceiver, type Receiver, type RecordedRequest, type ReceiverResponse } from '../support/http-receiver.js';
 import { buildNotifier, deliver, rejectionOf } from '../support/notifier-harness.js';
 import { eventsOf, makeRunReport, makeSourceReport } from '../support/reports.js';

@@ -1,13 +1,13 @@
 /**
  * Shared by the message channels (slack, discord, matrix, telegram, ntfy): which events they
- * send, and the text cut to each service's limit. Not a plugin: no index.ts here.
+ * send, and the text cut to each service's limit. Not a plugin: no index.ts here (schema.ts
+ * holds the option their schemas share). Loaded with a channel's instance (its create.ts).
  *
  * The unit is the run: one summary at the end (every source, its size, the error and the log
  * tail), sent on failure by default as the original's examples did (`notify_on_success: 0`,
  * `notify_on_failure: 1`). `per_source: 1` restores the original's one message per source.
  */
 import type { NotificationCommon } from '../../config/common.js';
-import { flag } from '../../config/fields.js';
 import { runOutcomeWanted, type EventDefaults } from '../events.js';
 import { eventBody, eventTitle } from '../message.js';
 import { NotificationError } from '../../errors.js';
@@ -17,10 +17,6 @@ import type { NotificationEvent } from '../types.js';
 
 /** The original's defaults for chat channels: failures only. */
 export const CHAT_DEFAULTS: EventDefaults = { start: false, success: false, failure: true };
-
-export const perSourceField = flag(
-  'Send one message per source (start/success/failure) as the original tool did, instead of one summary per run (default 0).',
-).optional();
 
 export type ChatOptions = NotificationCommon & { per_source?: boolean };
 

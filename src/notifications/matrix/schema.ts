@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { perSourceField } from '../chat/chat.js';
+import { perSourceField } from '../chat/schema.js';
 
 export const MatrixOptions = z.object({
   url: z.url({ protocol: /^https?$/ }).describe('Homeserver base URL, e.g. https://matrix.org (the client-server API is under /_matrix/client/v3).'),

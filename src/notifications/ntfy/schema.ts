@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { perSourceField } from '../chat/chat.js';
+import { perSourceField } from '../chat/schema.js';
 
 const PRIORITY_NAMES = ['min', 'low', 'default', 'high', 'max', 'urgent'] as const;
 

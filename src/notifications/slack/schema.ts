@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { perSourceField } from '../chat/chat.js';
+import { perSourceField } from '../chat/schema.js';
 
 export const SlackOptions = z.object({
   url: z

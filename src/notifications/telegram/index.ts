@@ -3,43 +3,12 @@
  * `{chat_id, text}`. The token is part of the URL path, which is why errors only ever name
  * the server's origin.
  */
-import { channelId, chatText, chatWants, fitChars, send } from '../chat/chat.js';
 import { defineNotification } from '../types.js';
 import { TelegramOptions } from './schema.js';
-
-/** sendMessage accepts 1-4096 characters of text. */
-const MAX_TEXT = 4096;
 
 export const telegramNotification = defineNotification({
   type: 'telegram',
   description: 'Send a Telegram message from a bot (Bot API sendMessage).',
   options: TelegramOptions,
-  create(options) {
-    const plugin = channelId(options, 'telegram');
-    const url = `${options.api_base.replace(/\/+$/, '')}/bot${options.api_token}/sendMessage`;
-    return {
-      wants: chatWants(options),
-      async notify(event, { signal }) {
-        const { title, body } = chatText(event);
-        // Plain text (no parse_mode): log lines full of * _ [ ] cannot break the message.
-        const text = fitChars(`${title}\n\n${body}`, MAX_TEXT);
-        await send(
-          {
-            method: 'POST',
-            url,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ chat_id: options.chat_id, text }),
-            signal,
-            plugin,
-          },
-          {
-            400: 'check chat_id; for a group or channel the bot must be a member',
-            401: 'the api_token was rejected: get the current token from @BotFather',
-            403: 'the bot may not write to this chat (blocked, removed, or not an admin of the channel)',
-            404: 'the api_token was rejected: get the current token from @BotFather',
-          },
-        );
-      },
-    };
-  },
+  create: async (options) => (await import('./create.js')).create(options),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { perSourceField } from '../chat/chat.js';
+import { perSourceField } from '../chat/schema.js';
 
 export const TelegramOptions = z.object({
   api_token: z
