@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { minioDestination, parseEndpoint } from '../../src/destinations/minio/index.js';
+import { parseEndpoint } from '../../src/destinations/minio/endpoint.js';
+import { minioDestination } from '../../src/destinations/minio/index.js';
 import type { Destination } from '../../src/destinations/types.js';
 import { DestinationError, describeError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';

@@ -35,7 +35,7 @@ vi.mock(import('../../src/lib/ssh/connection.js'), async (importOriginal) => {
   };
 });
 
-function makeSftp(sshd: SshdServer, extra: Record<string, unknown>): Destination {
+async function makeSftp(sshd: SshdServer, extra: Record<string, unknown>): Promise<Destination> {
   const options = sftpDestination.options.parse({
     host: sshd.host,
     port: sshd.port,
@@ -44,7 +44,7 @@ function makeSftp(sshd: SshdServer, extra: Record<string, unknown>): Destination
     known_hosts: sshd.knownHostsFile,
     ...extra,
   });
-  return sftpDestination.create({ id: 'offsite', type: 'sftp', ...options } as never, ctx) as Destination;
+  return sftpDestination.create({ id: 'offsite', type: 'sftp', ...options } as never, ctx);
 }
 
 async function errorOf(promise: Promise<unknown>): Promise<DestinationError> {
@@ -64,7 +64,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
       const store = join(sshd.dir, 'store');
       mkdirSync(store);
       const options = { host: sshd.host, port: sshd.port, user: sshd.user, identity_file: sshd.identityFile, known_hosts: sshd.knownHostsFile, path: store };
-      return { destination: makeSftp(sshd, { path: store }), cleanup: () => sshd.stop(), spawn: { type: 'sftp', options } };
+      return { destination: await makeSftp(sshd, { path: store }), cleanup: () => sshd.stop(), spawn: { type: 'sftp', options } };
     },
     { pagingObjects: 25 },
   );
@@ -85,7 +85,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
     it('stores under the folder, leaves no temporary file, and removes emptied run folders', async () => {
       const store = join(work.path, 'layout');
       mkdirSync(store);
-      const d = makeSftp(sshd, { path: store });
+      const d = await makeSftp(sshd, { path: store });
       try {
         await d.put('db/20240101000000/db.sql.zst.gpg', Readable.from([Buffer.from('one')]), { signal: new AbortController().signal });
         await d.put('db/20240101000000/db.manifest.json', Readable.from([Buffer.from('{}')]), { signal: new AbortController().signal });
@@ -99,11 +99,11 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
 
     it('refuses a missing folder unless create is set', async () => {
       const missing = join(work.path, 'not-mounted/backups');
-      const d = makeSftp(sshd, { path: missing });
+      const d = await makeSftp(sshd, { path: missing });
       const error = await errorOf(d.check!());
       expect(error.message).toMatch(/not-mounted\/backups does not exist on 127\.0\.0\.1 .*"create": 1/);
       await d.close?.();
-      const created = makeSftp(sshd, { path: missing, create: 1 });
+      const created = await makeSftp(sshd, { path: missing, create: 1 });
       await created.check!();
       await created.close?.();
       expect(readdirSync(join(work.path, 'not-mounted'))).toEqual(['backups']);
@@ -112,7 +112,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
     it('logs in with a password and stores as that user', async (t) => {
       if (!sshd.passwordUser) skipUnlessCi(t, 'a password login needs root here (useradd)');
       const user = sshd.passwordUser!;
-      const d = makeSftp(sshd, { user: user.name, identity_file: undefined, password: user.password, path: 'store', create: 1 });
+      const d = await makeSftp(sshd, { user: user.name, identity_file: undefined, password: user.password, path: 'store', create: 1 });
       try {
         await d.check!();
         const { stream, sha256 } = randomStream(3 * 1024 * 1024, 11);
@@ -127,7 +127,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
 
     it('names the destination and the user on a wrong password, without the password', async (t) => {
       if (!sshd.passwordUser) skipUnlessCi(t, 'a password login needs root here (useradd)');
-      const d = makeSftp(sshd, { user: sshd.passwordUser!.name, identity_file: undefined, password: 'wrong-password-123', path: 'store' });
+      const d = await makeSftp(sshd, { user: sshd.passwordUser!.name, identity_file: undefined, password: 'wrong-password-123', path: 'store' });
       const error = await errorOf(d.check!());
       expect(error.plugin).toBe('offsite');
       expect(error.describe()).toMatch(new RegExp(`^destination offsite: SSH login as ${sshd.passwordUser!.name}@127\\.0\\.0\\.1:${sshd.port} failed \\(tried password\\)`));
@@ -137,27 +137,27 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
     it('names the destination on a key the server does not accept', async () => {
       const key = join(work.path, 'stranger');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-      const error = await errorOf(makeSftp(sshd, { identity_file: key, path: work.path }).check!());
+      const error = await errorOf((await makeSftp(sshd, { identity_file: key, path: work.path })).check!());
       expect(error.describe()).toMatch(/^destination offsite: SSH login as .* failed \(tried key .*stranger\)/);
     });
 
     it('gives a clear error for an unreachable port', async () => {
       const { freePort } = await import('../support/sshd.js');
       const port = await freePort();
-      const error = await errorOf(makeSftp(sshd, { port, path: work.path }).list('x/')[Symbol.asyncIterator]().next());
+      const error = await errorOf((await makeSftp(sshd, { port, path: work.path })).list('x/')[Symbol.asyncIterator]().next());
       expect(error.describe()).toBe(`destination offsite: cannot connect to 127.0.0.1:${port}: connection refused (is the SSH server running there, and is the port right?)`);
     });
 
     it('refuses an unknown host key and says how to accept it', async () => {
       const knownHosts = join(work.path, 'empty_known_hosts');
       writeFileSync(knownHosts, '');
-      const error = await errorOf(makeSftp(sshd, { known_hosts: knownHosts, path: work.path }).check!());
+      const error = await errorOf((await makeSftp(sshd, { known_hosts: knownHosts, path: work.path })).check!());
       expect(error.message).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${knownHosts}`);
     });
 
     it('refuses a missing known_hosts file with the command to create it', async () => {
       const knownHosts = join(work.path, 'no_such_known_hosts');
-      const error = await errorOf(makeSftp(sshd, { known_hosts: knownHosts, path: work.path }).check!());
+      const error = await errorOf((await makeSftp(sshd, { known_hosts: knownHosts, path: work.path })).check!());
       expect(error.message).toMatch(/known_hosts file .*no_such_known_hosts does not exist.*ssh-keyscan -p \d+ 127\.0\.0\.1 >> /);
     });
 
@@ -194,7 +194,7 @@ describeWith(['sshd', 'ssh-keygen'], 'sftp destination', () => {
     it('reconnects after the server dropped the connection', async () => {
       const store = join(work.path, 'reconnect');
       mkdirSync(store);
-      const d = makeSftp(sshd, { path: store });
+      const d = await makeSftp(sshd, { path: store });
       try {
         await d.put('a/1/f', Readable.from([Buffer.from('x')]), { signal: new AbortController().signal });
         const dropped = new Promise((resolve) => sessions.at(-1)!.client.once('close', () => resolve(undefined)));

@@ -24,7 +24,7 @@ let tmp: { path: string; remove: () => Promise<void> };
 let d: Destination;
 beforeEach(async () => {
   tmp = await makeTempDir();
-  d = localDestination.create({ id: 'disk', type: 'local', path: tmp.path, create: 1, fsync: false } as never, createContext) as Destination;
+  d = await localDestination.create({ id: 'disk', type: 'local', path: tmp.path, create: 1, fsync: false } as never, createContext);
 });
 afterEach(() => tmp.remove());
 
