@@ -15,7 +15,7 @@ import { writeJob } from '../support/jobs.js';
 
 const job = { path: '/job.json', name: 'job', hostname: 'host' };
 
-function makeSource(sshd: SshdServer, extra: Record<string, unknown>): Source {
+async function makeSource(sshd: SshdServer, extra: Record<string, unknown>): Promise<Source> {
   const options = folderSshSource.options.parse({
     sshhost: sshd.host,
     sshport: sshd.port,
@@ -24,7 +24,7 @@ function makeSource(sshd: SshdServer, extra: Record<string, unknown>): Source {
     known_hosts: sshd.knownHostsFile,
     ...extra,
   });
-  return folderSshSource.create({ id: 'files', type: 'folder-ssh', ...options } as never, { job, logger: silentLogger }) as Source;
+  return (await folderSshSource.create({ id: 'files', type: 'folder-ssh', ...options } as never, { job, logger: silentLogger })) as Source;
 }
 
 function context(tmpdir: string, signal = new AbortController().signal): SourceContext {
@@ -102,7 +102,7 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
   }
 
   it('streams a tar of the remote folder that extracts to the identical tree, excludes honoured', async () => {
-    const source = makeSource(sshd, { path: tree, excludes: ['tmp', '*~'] });
+    const source = await makeSource(sshd, { path: tree, excludes: ['tmp', '*~'] });
     const [artifact, ...rest] = await dump(source, context(work.path));
     expect(rest).toEqual([]);
     expect(artifact!.name).toBe('files.tar');
@@ -118,7 +118,7 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     // A "tar" that writes part of an archive and then exits 2, as a tar hitting an I/O error does.
     const fake = join(sshd.dir, 'failing-tar');
     writeFileSync(fake, '#!/bin/sh\nhead -c 20000 /dev/zero\necho "tar: ./data/x: Read error at byte 0: Input/output error" >&2\nexit 2\n', { mode: 0o755 });
-    const source = makeSource(sshd, { path: tree, tar_command: fake });
+    const source = await makeSource(sshd, { path: tree, tar_command: fake });
     const [artifact] = await dump(source, context(work.path));
     expect(artifact!.data.length).toBe(20000);
     expect(artifact!.error).toBeInstanceOf(SourceError);
@@ -132,13 +132,13 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
   it('treats tar exit 1 as a warning, as the local folder source does', async () => {
     const fake = join(sshd.dir, 'warning-tar');
     writeFileSync(fake, '#!/bin/sh\nprintf data\necho "tar: ./data: file changed as we read it" >&2\nexit 1\n', { mode: 0o755 });
-    const [artifact] = await dump(makeSource(sshd, { path: tree, tar_command: fake }), context(work.path));
+    const [artifact] = await dump(await makeSource(sshd, { path: tree, tar_command: fake }), context(work.path));
     expect(artifact!.error).toBeUndefined();
     expect(artifact!.warnings.join('\n')).toMatch(/exited 1: .*file changed as we read it/);
   });
 
   it('fails for a missing path: check() says so, and the dump rejects', async () => {
-    const source = makeSource(sshd, { path: join(work.path, 'no-such-folder') });
+    const source = await makeSource(sshd, { path: join(work.path, 'no-such-folder') });
     await expect(source.check!(context(work.path))).rejects.toThrow(/no-such-folder does not exist on .* or is not readable/);
     const [artifact] = await dump(source, context(work.path));
     expect(artifact!.error).toBeInstanceOf(SourceError);
@@ -149,7 +149,7 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     const controller = new AbortController();
     const fake = join(sshd.dir, 'endless-tar');
     writeFileSync(fake, '#!/bin/sh\nexec cat /dev/zero\n', { mode: 0o755 });
-    const source = makeSource(sshd, { path: tree, tar_command: fake });
+    const source = await makeSource(sshd, { path: tree, tar_command: fake });
     const ctx = context(work.path, controller.signal);
     const iterator = source.open(ctx)[Symbol.asyncIterator]();
     const { value: artifact } = await iterator.next();
@@ -165,7 +165,7 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
   it('refuses an unknown host key and says how to accept it', async () => {
     const knownHosts = join(work.path, 'known_hosts_other');
     writeFileSync(knownHosts, `[127.0.0.1]:1 ${sshd.hostKeyPublic}\nexample.org ${sshd.hostKeyPublic}\n`);
-    const source = makeSource(sshd, { path: tree, known_hosts: knownHosts });
+    const source = await makeSource(sshd, { path: tree, known_hosts: knownHosts });
     const error = await source.check!(context(work.path)).then(
       () => undefined,
       (e: unknown) => e as SourceError,
@@ -182,7 +182,7 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherKey]);
     const other = readFileSync(`${otherKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
     writeFileSync(knownHosts, `[127.0.0.1]:${sshd.port} ${other}\n`);
-    const source = makeSource(sshd, { path: tree, known_hosts: knownHosts });
+    const source = await makeSource(sshd, { path: tree, known_hosts: knownHosts });
     await expect(source.check!(context(work.path))).rejects.toThrow(/HOST KEY MISMATCH for \[127\.0\.0\.1\]:\d+.*ssh-keygen -R/);
   });
 
@@ -191,13 +191,13 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     writeFileSync(knownHosts, readFileSync(sshd.knownHostsFile));
     execFileSync('ssh-keygen', ['-q', '-H', '-f', knownHosts], { stdio: 'ignore' });
     expect(readFileSync(knownHosts, 'utf8')).toMatch(/^\|1\|/);
-    await makeSource(sshd, { path: tree, known_hosts: knownHosts }).check!(context(work.path));
+    await (await makeSource(sshd, { path: tree, known_hosts: knownHosts })).check!(context(work.path));
   });
 
   it('reports a refused login clearly, without any secret', async () => {
     const wrongKey = join(work.path, 'wrong_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', wrongKey]);
-    const source = makeSource(sshd, { path: tree, identity_file: wrongKey, ssh_password: 'not-the-password-xyz' });
+    const source = await makeSource(sshd, { path: tree, identity_file: wrongKey, ssh_password: 'not-the-password-xyz' });
     const error = await source.check!(context(work.path)).then(
       () => undefined,
       (e: unknown) => e as SourceError,
@@ -207,14 +207,14 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
   });
 
   it('reports a closed port clearly', async () => {
-    const source = makeSource(sshd, { path: tree, sshport: 1 });
+    const source = await makeSource(sshd, { path: tree, sshport: 1 });
     await expect(source.check!(context(work.path))).rejects.toThrow(/cannot connect to 127\.0\.0\.1:1: connection refused/);
   });
 
   it('explains a passphrase-protected identity file', async () => {
     const locked = join(work.path, 'locked_key');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'lock-phrase', '-f', locked]);
-    await expect(makeSource(sshd, { path: tree, identity_file: locked }).check!(context(work.path))).rejects.toThrow(/protected by a passphrase.*ssh-agent/);
+    await expect((await makeSource(sshd, { path: tree, identity_file: locked })).check!(context(work.path))).rejects.toThrow(/protected by a passphrase.*ssh-agent/);
   });
 
   describe('end to end through the CLI', () => {

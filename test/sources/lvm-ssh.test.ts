@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SourceError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
-import { isBackupSnapshotOf, lvmSshSource, snapshotsToRemove } from '../../src/sources/lvm-ssh/index.js';
+import { isBackupSnapshotOf, snapshotsToRemove } from '../../src/sources/lvm-ssh/create.js';
+import { lvmSshSource } from '../../src/sources/lvm-ssh/index.js';
 import type { Artifact, Source, SourceContext } from '../../src/sources/types.js';
 import { describeWith, skipUnlessCi } from '../support/binaries.js';
 import { startSshd, type SshdServer } from '../support/sshd.js';
@@ -154,7 +155,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
       .filter(Boolean)
       .map((line) => line.split('\t'));
 
-  function makeSource(extra: Record<string, unknown> = {}): Source {
+  async function makeSource(extra: Record<string, unknown> = {}): Promise<Source> {
     const options = lvmSshSource.options.parse({
       sshhost: sshd.host,
       sshport: sshd.port,
@@ -166,7 +167,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
       size: '1G',
       ...extra,
     });
-    return lvmSshSource.create({ id: 'disk1', type: 'lvm-ssh', passphrase: PASSPHRASE, ...options } as never, { job, logger: silentLogger }) as Source;
+    return (await lvmSshSource.create({ id: 'disk1', type: 'lvm-ssh', passphrase: PASSPHRASE, ...options } as never, { job, logger: silentLogger })) as Source;
   }
 
   async function runSource(source: Source, ctx = context(work.path)): Promise<{ artifact: Artifact; data: Buffer; error: unknown; cleanupError: unknown }> {
@@ -191,7 +192,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   }
 
   it('snapshots, streams the snapshot image, and keeps retain_snapshots of this volume', async () => {
-    const { artifact, data, error, cleanupError } = await runSource(makeSource({ retain_snapshots: 2 }));
+    const { artifact, data, error, cleanupError } = await runSource(await makeSource({ retain_snapshots: 2 }));
     expect(error).toBeUndefined();
     expect(cleanupError).toBeUndefined();
     expect(artifact.name).toBe('disk1.img');
@@ -210,7 +211,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   });
 
   it('removes the snapshot it created when retain_snapshots is 0 (and older backup snapshots of this volume)', async () => {
-    const { error, data } = await runSource(makeSource({ retain_snapshots: 0 }));
+    const { error, data } = await runSource(await makeSource({ retain_snapshots: 0 }));
     expect(error).toBeUndefined();
     expect(data.equals(volume)).toBe(true);
     expect(volumes()).toEqual(['data', 'data-backup-manual', 'other', 'other-backup-20200101000000']);
@@ -219,7 +220,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   it('a dump that fails after writing output rejects done and leaves no extra snapshot, pruning nothing', async () => {
     writeFileSync(join(state, 'fail-dd'), '');
     const before = volumes();
-    const { error, data } = await runSource(makeSource({ retain_snapshots: 1 }));
+    const { error, data } = await runSource(await makeSource({ retain_snapshots: 1 }));
     expect(data.length).toBe(100000);
     expect(error).toBeInstanceOf(SourceError);
     expect((error as SourceError).message).toMatch(/dd on .* exited 1/);
@@ -231,7 +232,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   it('a failing lvcreate is reported with its message and leaves no snapshot behind', async () => {
     writeFileSync(join(state, 'fail-lvcreate'), '');
     const before = volumes();
-    const { error } = await runSource(makeSource({ retain_snapshots: 3 }));
+    const { error } = await runSource(await makeSource({ retain_snapshots: 3 }));
     expect(error).toBeInstanceOf(SourceError);
     expect((error as SourceError).message).toMatch(/lvcreate on .* exited 5/);
     expect((error as SourceError).stderrTail).toContain('reload ioctl failed');
@@ -241,7 +242,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
 
   it('a dump abandoned before it finished (upload failed) is stopped and its snapshot removed', async () => {
     writeFileSync(join(state, 'slow-dd'), '');
-    const source = makeSource({ retain_snapshots: 5 });
+    const source = await makeSource({ retain_snapshots: 5 });
     const ctx = context(work.path);
     const before = volumes();
     const iterator = source.open(ctx)[Symbol.asyncIterator]();
@@ -255,7 +256,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
 
   it('reports a snapshot it could not remove, naming it, as a cleanup error', async () => {
     writeFileSync(join(state, 'fail-lvremove'), '');
-    const { error, cleanupError } = await runSource(makeSource({ retain_snapshots: 0 }));
+    const { error, cleanupError } = await runSource(await makeSource({ retain_snapshots: 0 }));
     rmSync(join(state, 'fail-lvremove'));
     expect(error).toBeUndefined();
     expect(cleanupError).toBeInstanceOf(SourceError);
@@ -267,7 +268,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   it('uses sudo -n and the configured command names, with a percentage size', async () => {
     const bin = join(fakes.path, 'bin');
     const { error } = await runSource(
-      makeSource({ sudo: 1, size: '20%ORIGIN', lvcreate_command: join(bin, 'lvcreate'), lvs_command: join(bin, 'lvs'), lvremove_command: join(bin, 'lvremove'), dd_command: join(bin, 'dd') }),
+      await makeSource({ sudo: 1, size: '20%ORIGIN', lvcreate_command: join(bin, 'lvcreate'), lvs_command: join(bin, 'lvs'), lvremove_command: join(bin, 'lvremove'), dd_command: join(bin, 'dd') }),
     );
     expect(error).toBeUndefined();
     const calls = argvLog();
@@ -276,14 +277,14 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   });
 
   it('check() finds the volume, and names it when missing', async () => {
-    await makeSource().check!(context(work.path));
-    await expect(makeSource({ lv_name: 'nope' }).check!(context(work.path))).rejects.toThrow(/logical volume vg0\/nope not found on .*lvs lists: data, /);
+    await (await makeSource()).check!(context(work.path));
+    await expect((await makeSource({ lv_name: 'nope' })).check!(context(work.path))).rejects.toThrow(/logical volume vg0\/nope not found on .*lvs lists: data, /);
   });
 
   it('never puts the passphrase or the SSH password in a remote argv (password login)', async (ctx) => {
     if (!sshd.passwordUser) skipUnlessCi(ctx, 'a password login needs root here (useradd)');
     const user = sshd.passwordUser!;
-    const source = makeSource({ sshuser: user.name, identity_file: undefined, ssh_password: user.password, retain_snapshots: 1 });
+    const source = await makeSource({ sshuser: user.name, identity_file: undefined, ssh_password: user.password, retain_snapshots: 1 });
     const { error, data } = await runSource(source);
     expect(error).toBeUndefined();
     expect(data.equals(volume)).toBe(true);
@@ -353,7 +354,7 @@ describeWith(['sshd', 'ssh-keygen'], 'lvm-ssh source', () => {
   }, 120_000);
 
   it('reports a missing remote program with a hint', async () => {
-    const { error } = await runSource(makeSource({ lvcreate_command: 'lvcreate-not-installed' }));
+    const { error } = await runSource(await makeSource({ lvcreate_command: 'lvcreate-not-installed' }));
     expect((error as SourceError).message).toMatch(/lvcreate not found on .*remote exit 127/);
     expect(existsSync(join(state, 'vg0/data'))).toBe(true);
   });

@@ -86,7 +86,7 @@ exec ${real} "$@"
 
   beforeEach(() => writeFileSync(log, ''));
 
-  function makeSource(extra: Record<string, unknown> = {}): Source {
+  async function makeSource(extra: Record<string, unknown> = {}): Promise<Source> {
     const options = mysqlSshSource.options.parse({
       sshhost: sshd.host,
       sshport: sshd.port,
@@ -100,7 +100,7 @@ exec ${real} "$@"
       dbname: DB,
       ...extra,
     });
-    return mysqlSshSource.create({ id: 'shop', type: 'mysql-ssh', ...options } as never, { job, logger: silentLogger }) as Source;
+    return (await mysqlSshSource.create({ id: 'shop', type: 'mysql-ssh', ...options } as never, { job, logger: silentLogger })) as Source;
   }
 
   const context = (): SourceContext => ({ job, tmpdir: work.path, logger: silentLogger, signal: new AbortController().signal });
@@ -115,7 +115,7 @@ exec ${real} "$@"
       .map((line) => line.split(' '));
 
   it('dumps on the remote host; the dump re-imports to the same rows; the password is in no argv', async () => {
-    const [artifact, ...rest] = await dumpAll(makeSource());
+    const [artifact, ...rest] = await dumpAll(await makeSource());
     expect(rest).toEqual([]);
     expect(artifact!.name).toBe('shop.sql');
     expect(artifact!.error).toBeUndefined();
@@ -174,7 +174,7 @@ exec ${real} "$@"
   }, 120_000);
 
   it('explains a wrong password, and removes the credentials file all the same', async () => {
-    const [artifact] = await dumpAll(makeSource({ dbpass: 'wrong-password-456' }));
+    const [artifact] = await dumpAll(await makeSource({ dbpass: 'wrong-password-456' }));
     expect(artifact!.error).toBeInstanceOf(SourceError);
     const error = artifact!.error as SourceError;
     expect(error.message).toMatch(/mysqldump on .* exited 2: access denied for brt_myssh_\w+@127\.0\.0\.1:3306: wrong dbuser\/dbpass/);
@@ -187,7 +187,7 @@ exec ${real} "$@"
   it('rejects done when the remote dumper exits non-zero after writing output', async () => {
     const fake = join(work.path, 'half-dump');
     writeFileSync(fake, '#!/bin/sh\necho "-- MariaDB dump"\necho "INSERT INTO t VALUES (1);"\necho "mysqldump: Error 2013: Lost connection to server during query" >&2\nexit 2\n', { mode: 0o755 });
-    const [artifact] = await dumpAll(makeSource({ dump_command: fake }));
+    const [artifact] = await dumpAll(await makeSource({ dump_command: fake }));
     expect(artifact!.data.toString()).toContain('INSERT INTO t');
     expect(artifact!.error).toBeInstanceOf(SourceError);
     expect((artifact!.error as SourceError).exitCode).toBe(2);
@@ -195,15 +195,15 @@ exec ${real} "$@"
   });
 
   it('check() finds the database through SSH and names a missing one', async () => {
-    await makeSource().check!(context());
-    await expect(makeSource({ dbname: `${DB} brt_no_such_db_${suffix}` }).check!(context())).rejects.toThrow(new RegExp(`database brt_no_such_db_${suffix} not found`));
+    await (await makeSource()).check!(context());
+    await expect((await makeSource({ dbname: `${DB} brt_no_such_db_${suffix}` })).check!(context())).rejects.toThrow(new RegExp(`database brt_no_such_db_${suffix} not found`));
     expect(readFileSync(log, 'utf8')).not.toContain(PASSWORD);
   });
 
   it('uses the remote defaults file when given, without sending credentials', async () => {
     const defaults = join(work.path, 'remote-my.cnf');
     writeFileSync(defaults, `[client]\nuser=${USER}\npassword="${PASSWORD.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"\n`, { mode: 0o600 });
-    const [artifact] = await dumpAll(makeSource({ defaults, dbuser: undefined, dbpass: undefined }));
+    const [artifact] = await dumpAll(await makeSource({ defaults, dbuser: undefined, dbpass: undefined }));
     expect(artifact!.error).toBeUndefined();
     expect(artifact!.data.toString()).toContain('CREATE TABLE `items`');
     expect(readFileSync(log, 'utf8')).toContain(`--defaults-file=${defaults}`);

@@ -10,7 +10,8 @@ import { BackupError, ConfigError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { Redactor } from '../../src/secrets.js';
 import { mysqlSource } from '../../src/sources/mysql/index.js';
-import { mysqldumpArgv, mysqlDumpProblems, mysqlOptionFile, planMysqldump } from '../../src/sources/sql/mysql-dump.js';
+import { mysqldumpArgv, mysqlOptionFile, planMysqldump } from '../../src/sources/sql/mysql-dump.js';
+import { mysqlDumpProblems } from '../../src/sources/sql/mysql-schema.js';
 import { mysqlDatabaseRenamer } from '../../src/sources/sql/mysql-restore.js';
 import { splitShellWords } from '../../src/lib/shell-words.js';
 import type { Source } from '../../src/sources/types.js';
@@ -22,7 +23,7 @@ import { makeTempDir } from '../support/tmp.js';
 import { createContext, makeSourceFrom, writeScript } from '../support/plugins.js';
 
 const PASSPHRASE = 'correct horse battery staple 9c1e';
-const makeSource = (options: Record<string, unknown>): Source => makeSourceFrom(mysqlSource, options);
+const makeSource = async (options: Record<string, unknown>): Promise<Source> => makeSourceFrom(mysqlSource, options);
 const script = writeScript;
 
 describe('mysql options and argv', () => {
@@ -255,7 +256,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
   it('dumps as a least-privilege user and restores into a fresh database: same schema, same rows', async () => {
     const tmp = await tempDir();
     const ctx = sourceContext(tmp);
-    const source = makeSource({ ...conn(), dbname: sourceDb });
+    const source = await makeSource({ ...conn(), dbname: sourceDb });
     await source.check!(ctx);
     const artifacts = await collectArtifacts(source.open(ctx));
     expect(artifacts.map((a) => [a.name, a.error])).toEqual([['db.sql', undefined]]);
@@ -270,7 +271,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
 
     const target = `br_dst_${tag}`;
     databases.push(target);
-    const rootSource = makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: sourceDb });
+    const rootSource = await makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: sourceDb });
     await rootSource.restoreInto!(Readable.from([sql]), { database: target, force: false, artifactName: 'db.sql' }, ctx);
     expect(await readdir(tmp)).toEqual([]);
 
@@ -296,7 +297,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
     const copy = `br_copy_${tag}`;
     databases.push(small, copy);
     await mysqlRoot(`CREATE DATABASE \`${small}\`; CREATE TABLE \`${small}\`.t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO \`${small}\`.t VALUES (1, 'one'), (2, NULL);`);
-    const source = makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: small });
+    const source = await makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: small });
     const [artifact] = await collectArtifacts(source.open(ctx));
     expect(artifact!.error).toBeUndefined();
     expect(artifact!.data.toString()).toContain(`USE \`${small}\`;`);
@@ -312,7 +313,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
     const busy = `br_busy_${tag}`;
     databases.push(busy);
     await mysqlRoot(`CREATE DATABASE \`${busy}\`; CREATE TABLE \`${busy}\`.keep (id INT);`);
-    const source = makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: sourceDb });
+    const source = await makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: sourceDb });
     const dump = Buffer.from('CREATE TABLE extra (id INT);\n');
     await expect(source.restoreInto!(Readable.from([dump]), { database: busy, force: false, artifactName: 'db.sql' }, ctx)).rejects.toThrow(
       new RegExp(`database ${busy} already exists and holds 1 table.*--force`),
@@ -321,7 +322,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
     await source.restoreInto!(Readable.from([dump]), { database: busy, force: true, artifactName: 'db.sql' }, ctx);
     expect(await mysqlRoot(`SHOW TABLES FROM \`${busy}\`;`)).toBe('extra\nkeep\n');
 
-    const multi = makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: `${sourceDb} ${busy}` });
+    const multi = await makeSource({ dbhost: MYSQL_HOST, dbuser: 'root', dbname: `${sourceDb} ${busy}` });
     await expect(multi.restoreInto!(Readable.from([dump]), { database: `br_never_${tag}`, force: false, artifactName: 'db.sql' }, ctx)).rejects.toThrow(/2 databases into one file/);
     expect(await readdir(tmp)).toEqual([]);
   });
@@ -336,7 +337,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
       'dump-wrapper',
       `printf '%s\\n' "$@" > ${logs}/argv.txt\nstat -c %a "\${1#--defaults-file=}" > ${logs}/mode.txt\nexec mariadb-dump "$@"`,
     );
-    const source = makeSource({ dbhost: MYSQL_HOST, dbuser: user, dbpass: wrong, dbname: sourceDb, dump_command: wrapper });
+    const source = await makeSource({ dbhost: MYSQL_HOST, dbuser: user, dbpass: wrong, dbname: sourceDb, dump_command: wrapper });
     const [artifact] = await collectArtifacts(source.open(ctx));
     const error = artifact!.error as BackupError;
     expect(error).toBeInstanceOf(BackupError);
@@ -386,7 +387,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
       [exits2, /exited 2/],
       [killed, /killed by SIGKILL/],
     ] as const) {
-      const source = makeSource({ ...conn(), dbname: sourceDb, dump_command: command });
+      const source = await makeSource({ ...conn(), dbname: sourceDb, dump_command: command });
       const [artifact] = await collectArtifacts(source.open(ctx));
       expect(artifact!.data.toString()).toBe(partial);
       expect(artifact!.error).toBeInstanceOf(BackupError);
@@ -402,7 +403,7 @@ describeWith(['mariadb', 'mariadb-dump', 'gpg', 'zstd'], 'mysql source against M
     const controller = new AbortController();
     const ctx = sourceContext(tmp, controller.signal);
     const slow = await script(bin, 'slow', "printf -- '-- dump\\n'\nexec sleep 30");
-    const source = makeSource({ ...conn(), dbname: sourceDb, dump_command: slow });
+    const source = await makeSource({ ...conn(), dbname: sourceDb, dump_command: slow });
     const iterator = source.open(ctx)[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.done).toBe(false);

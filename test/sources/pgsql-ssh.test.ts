@@ -69,7 +69,7 @@ exec ${findBinary(name)} "$@"
 
   beforeEach(() => writeFileSync(log, ''));
 
-  function makeSource(extra: Record<string, unknown> = {}): Source {
+  async function makeSource(extra: Record<string, unknown> = {}): Promise<Source> {
     const options = pgsqlSshSource.options.parse({
       sshhost: sshd.host,
       sshport: sshd.port,
@@ -82,7 +82,7 @@ exec ${findBinary(name)} "$@"
       dbname: [DB_A, DB_B],
       ...extra,
     });
-    return pgsqlSshSource.create({ id: 'pg', type: 'pgsql-ssh', ...options } as never, { job, logger: silentLogger }) as Source;
+    return (await pgsqlSshSource.create({ id: 'pg', type: 'pgsql-ssh', ...options } as never, { job, logger: silentLogger })) as Source;
   }
 
   const context = (): SourceContext => ({ job, tmpdir: work.path, logger: silentLogger, signal: new AbortController().signal });
@@ -97,7 +97,7 @@ exec ${findBinary(name)} "$@"
       .map((line) => line.split(' '));
 
   it('dumps each database and the roles on the remote host; each restores to the same rows; no password in argv', async () => {
-    const artifacts = await dumpAll(makeSource({ globals: 1 }));
+    const artifacts = await dumpAll(await makeSource({ globals: 1 }));
     expect(artifacts.map((a) => a.name)).toEqual(['pg.globals.sql', `pg.${DB_A}.sql`, `pg.${DB_B}.sql`]);
     for (const artifact of artifacts) expect(artifact.error).toBeUndefined();
     expect(artifacts[0]!.data.toString()).toMatch(/CREATE ROLE postgres;/);
@@ -125,8 +125,8 @@ exec ${findBinary(name)} "$@"
   });
 
   it('one database in custom format gives <id>.dump, and check() reaches it', async () => {
-    await makeSource({ dbname: DB_A }).check!(context());
-    const artifacts = await dumpAll(makeSource({ dbname: DB_A, format: 'custom' }));
+    await (await makeSource({ dbname: DB_A })).check!(context());
+    const artifacts = await dumpAll(await makeSource({ dbname: DB_A, format: 'custom' }));
     expect(artifacts.map((a) => a.name)).toEqual(['pg.dump']);
     expect(artifacts[0]!.data.subarray(0, 5).toString()).toBe('PGDMP');
   });
@@ -134,7 +134,7 @@ exec ${findBinary(name)} "$@"
   it('rejects done when the remote pg_dump exits non-zero after writing output', async () => {
     const fake = join(work.path, 'half-pg_dump');
     writeFileSync(fake, '#!/bin/sh\necho "-- PostgreSQL database dump"\necho "COPY items FROM stdin;"\necho "pg_dump: error: Dumping the contents of table \\"items\\" failed: PQgetResult() failed." >&2\nexit 1\n', { mode: 0o755 });
-    const [artifact] = await dumpAll(makeSource({ dbname: DB_A, dump_command: fake }));
+    const [artifact] = await dumpAll(await makeSource({ dbname: DB_A, dump_command: fake }));
     expect(artifact!.data.toString()).toContain('COPY items');
     expect(artifact!.error).toBeInstanceOf(SourceError);
     expect((artifact!.error as SourceError).message).toMatch(/half-pg_dump on .* exited 1/);
@@ -142,7 +142,7 @@ exec ${findBinary(name)} "$@"
   });
 
   it('names a database that does not exist', async () => {
-    const [artifact] = await dumpAll(makeSource({ dbname: `brt_pgssh_missing_${suffix}` }));
+    const [artifact] = await dumpAll(await makeSource({ dbname: `brt_pgssh_missing_${suffix}` }));
     expect((artifact!.error as SourceError).message).toMatch(/database brt_pgssh_missing_\w+ does not exist at 127\.0\.0\.1:5432/);
   });
 
@@ -156,14 +156,14 @@ exec ${findBinary(name)} "$@"
     });
 
     it('logs in with the password sent over the channel', async () => {
-      const artifacts = await dumpAll(makeSource({ port: cluster.port, dbname: 'postgres' }));
+      const artifacts = await dumpAll(await makeSource({ port: cluster.port, dbname: 'postgres' }));
       expect(artifacts[0]!.error).toBeUndefined();
       expect(artifacts[0]!.data.toString()).toContain('PostgreSQL database dump complete');
       expect(readFileSync(log, 'utf8')).not.toContain(PGPASS);
     });
 
     it('explains a wrong password without showing it', async () => {
-      const [artifact] = await dumpAll(makeSource({ port: cluster.port, dbname: 'postgres', dbpass: 'wrong-pg-password' }));
+      const [artifact] = await dumpAll(await makeSource({ port: cluster.port, dbname: 'postgres', dbpass: 'wrong-pg-password' }));
       const error = artifact!.error as SourceError;
       expect(error).toBeInstanceOf(SourceError);
       expect(error.message).toMatch(/password authentication failed for postgres at 127\.0\.0\.1:\d+: check dbuser and dbpass/);

@@ -7,7 +7,8 @@ import { loadJobText } from '../../src/config/load.js';
 import { BackupError, ConfigError } from '../../src/errors.js';
 import { Redactor } from '../../src/secrets.js';
 import { pgsqlSource } from '../../src/sources/pgsql/index.js';
-import { pgArtifactNames, pgDumpArgs, pgDumpProblems, pgpassFile } from '../../src/sources/sql/pg-dump.js';
+import { pgArtifactNames, pgDumpArgs, pgpassFile } from '../../src/sources/sql/pg-dump.js';
+import { pgDumpProblems } from '../../src/sources/sql/pg-schema.js';
 import type { Source } from '../../src/sources/types.js';
 import { describeWith } from '../support/binaries.js';
 import { runCli } from '../support/cli.js';
@@ -18,7 +19,7 @@ import { makeTempDir } from '../support/tmp.js';
 import { makeSourceFrom, writeScript } from '../support/plugins.js';
 
 const PASSPHRASE = 'correct horse battery staple 4b2d';
-const makeSource = (options: Record<string, unknown>): Source => makeSourceFrom(pgsqlSource, options);
+const makeSource = async (options: Record<string, unknown>): Promise<Source> => makeSourceFrom(pgsqlSource, options);
 const script = writeScript;
 
 const binaryHex = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex');
@@ -166,7 +167,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
     it(`dumps (${format}) and restores into a fresh database: same schema, same rows`, async () => {
       const tmp = await tempDir();
       const ctx = sourceContext(tmp);
-      const source = makeSource({ ...conn, dbname: sourceDb, format });
+      const source = await makeSource({ ...conn, dbname: sourceDb, format });
       await source.check!(ctx);
       const artifacts = await collectArtifacts(source.open(ctx));
       const name = format === 'plain' ? 'db.sql' : 'db.dump';
@@ -198,7 +199,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
     databases.push(other);
     await psqlAs(`CREATE DATABASE ${other};`);
     await psqlAs('CREATE TABLE marker (v text); INSERT INTO marker VALUES (\'other\');', { database: other });
-    const source = makeSource({ ...conn, dbname: `${sourceDb} ${other}` });
+    const source = await makeSource({ ...conn, dbname: `${sourceDb} ${other}` });
     const artifacts = await collectArtifacts(source.open(sourceContext(tmp)));
     expect(artifacts.map((a) => [a.name, a.error])).toEqual([
       [`db.${sourceDb}.sql`, undefined],
@@ -214,7 +215,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
     databases.push(busy);
     await psqlAs(`CREATE DATABASE ${busy};`);
     await psqlAs('CREATE TABLE keep (id int);', { database: busy });
-    const source = makeSource({ ...conn, dbname: sourceDb });
+    const source = await makeSource({ ...conn, dbname: sourceDb });
     const dump = Buffer.from('CREATE TABLE extra (id int);\n');
     await expect(source.restoreInto!(Readable.from([dump]), { database: busy, force: false, artifactName: 'db.sql' }, ctx)).rejects.toThrow(
       new RegExp(`database ${busy} already exists and holds 1 table.*--force`),
@@ -222,7 +223,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
     await source.restoreInto!(Readable.from([dump]), { database: busy, force: true, artifactName: 'db.sql' }, ctx);
     expect(await psqlAs("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public';", { database: busy })).toBe('extra,keep\n');
 
-    const withCreate = makeSource({ ...conn, dbname: sourceDb, options: '--create --schema-only' });
+    const withCreate = await makeSource({ ...conn, dbname: sourceDb, options: '--create --schema-only' });
     const [artifact] = await collectArtifacts(withCreate.open(ctx));
     const target = `br_create_${tag}`;
     databases.push(target);
@@ -234,7 +235,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
   it('leaves nothing behind when the dump being restored breaks off (one transaction)', async () => {
     const tmp = await tempDir();
     const ctx = sourceContext(tmp);
-    const source = makeSource({ ...conn, dbname: sourceDb });
+    const source = await makeSource({ ...conn, dbname: sourceDb });
     const [artifact] = await collectArtifacts(source.open(ctx));
     const data = artifact!.data;
     let sent = false;
@@ -266,7 +267,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', 'pg_restore', 'gpg', 'zstd'], 'pg
       [exits2, /exited 2/],
       [killed, /killed by SIGKILL/],
     ] as const) {
-      const source = makeSource({ ...conn, dbname: sourceDb, dump_command: command });
+      const source = await makeSource({ ...conn, dbname: sourceDb, dump_command: command });
       const [artifact] = await collectArtifacts(source.open(ctx));
       expect(artifact!.data.toString()).toBe(partial);
       expect(artifact!.error).toBeInstanceOf(BackupError);
@@ -311,7 +312,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', ...PG_CLUSTER_BINARIES], 'pgsql s
       'pg_dump-wrapper',
       `printf '%s\\n' "$@" >> ${logs}/argv.txt\nenv >> ${logs}/env.txt\nstat -c %a "$PGPASSFILE" >> ${logs}/mode.txt\nexec pg_dump "$@"`,
     );
-    const source = makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'postgres', dbpass: superPassword, dbname: '*', globals: 1, dump_command: wrapper });
+    const source = await makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'postgres', dbpass: superPassword, dbname: '*', globals: 1, dump_command: wrapper });
     await source.check!(ctx);
     const artifacts = await collectArtifacts(source.open(ctx));
     expect(artifacts.map((a) => [a.name, a.error])).toEqual([
@@ -329,14 +330,14 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', ...PG_CLUSTER_BINARIES], 'pgsql s
     expect(await readFile(join(logs, 'mode.txt'), 'utf8')).toBe('600\n600\n');
 
     // Restore through the password-checked connection, then dump as the owner role with its awkward password.
-    const restorer = makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'postgres', dbpass: superPassword, dbname: db });
+    const restorer = await makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'postgres', dbpass: superPassword, dbname: db });
     const target = `br_pw_copy_${tag}`;
     await restorer.restoreInto!(Readable.from([artifacts[1]!.data]), { database: target, force: false, artifactName: `db.${db}.sql` }, ctx);
     const opts = { port: cluster.port, password: superPassword };
     expect(await describePgDatabase(target, opts)).toEqual(await describePgDatabase(db, opts));
     expect(await readdir(tmp)).toEqual([]);
 
-    const owner = makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbpass: password, dbname: db });
+    const owner = await makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbpass: password, dbname: db });
     const [own] = await collectArtifacts(owner.open(ctx));
     expect(own!.error).toBeUndefined();
     expect(own!.data.toString()).toContain('CREATE PROCEDURE public.add_customer');
@@ -368,7 +369,7 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', ...PG_CLUSTER_BINARIES], 'pgsql s
     const tmp = await tempDir();
     const ctx = sourceContext(tmp);
     const wrong = `Wr0ng:${tag}`;
-    const source = makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbpass: wrong, dbname: db });
+    const source = await makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbpass: wrong, dbname: db });
     const [artifact] = await collectArtifacts(source.open(ctx));
     const error = artifact!.error as BackupError;
     expect(error).toBeInstanceOf(BackupError);
@@ -378,9 +379,9 @@ describeWith(['psql', 'pg_dump', 'pg_dumpall', ...PG_CLUSTER_BINARIES], 'pgsql s
     expect(everything).not.toContain(wrong);
     expect(await readdir(tmp)).toEqual([]);
 
-    const noPassword = makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbname: db });
+    const noPassword = await makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbname: db });
     await expect(noPassword.check!(ctx)).rejects.toThrow(/asks backup for a password and none was given: set dbpass/);
-    const star = makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbpass: wrong, dbname: '*' });
+    const star = await makeSource({ dbhost: cluster.host, port: cluster.port, dbuser: 'backup', dbpass: wrong, dbname: '*' });
     await expect(collectArtifacts(star.open(ctx))).rejects.toThrow(/password authentication failed/);
     expect(await readdir(tmp)).toEqual([]);
   });

@@ -72,18 +72,18 @@ describeWith(['tar', 'sshd', 'ssh-keygen'], 'raw bytes of folder sources', () =>
 
   const local = async (extra: Record<string, unknown> = {}) =>
     (await folderSource.create({ id: 'files', type: 'folder', ...folderSource.options.parse({ path: data, ...extra }) } as never, { job, logger: silentLogger })) as Source;
-  const remote = (extra: Record<string, unknown> = {}) =>
-    folderSshSource.create(
+  const remote = async (extra: Record<string, unknown> = {}) =>
+    (await folderSshSource.create(
       {
         id: 'files',
         type: 'folder-ssh',
         ...folderSshSource.options.parse({ sshhost: sshd.host, sshport: sshd.port, sshuser: sshd.user, identity_file: sshd.identityFile, known_hosts: sshd.knownHostsFile, path: data, ...extra }),
       } as never,
       { job, logger: silentLogger },
-    ) as Source;
+    )) as Source;
 
   it('folder and folder-ssh report the bytes tar wrote, equal to the bytes streamed', async () => {
-    for (const source of [await local(), remote()]) {
+    for (const source of [await local(), await remote()]) {
       const dumped = await dumpOne(source, work.path);
       expect(dumped.error).toBeUndefined();
       expect(dumped.bytes).toBeGreaterThan(190_000);

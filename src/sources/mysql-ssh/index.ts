@@ -5,31 +5,10 @@
  * goes into the remote command line: the option file travels on the channel's stdin into a
  * private temporary file on the host, removed whatever happens (src/sources/ssh/remote-secret.ts).
  */
-import { SourceError } from '../../errors.js';
-import { explainMysqlFailure, mysqlDumpProblems, mysqlOptionFile, planMysqldump, type MysqlConnection } from '../sql/mysql-dump.js';
-import { LazySshSession, type ErrorFactory } from '../../lib/ssh/connection.js';
-import { shellCommand, shellQuote } from '../../lib/shell-words.js';
-import { captureRemote, runRemote } from '../ssh/remote-command.js';
-import { SECRET_FILE, remoteScript, type RemoteScript } from '../ssh/remote-secret.js';
-import { SSH_SECRET_KEYS, sshTargetFromOptions } from '../ssh/schema.js';
-import { defineSource, type Artifact } from '../types.js';
+import { mysqlDumpProblems } from '../sql/mysql-schema.js';
+import { SSH_SECRET_KEYS } from '../ssh/schema.js';
+import { defineSource } from '../types.js';
 import { MysqlSshOptions } from './schema.js';
-
-/** Picks the program on the host: the configured one, else mariadb-dump when installed there, else mysqldump. */
-function programChoice(configured: string | undefined, candidates: readonly [string, string]): { prelude: string; program: string } {
-  if (configured) return { prelude: '', program: shellQuote(configured) };
-  const [preferred, fallback] = candidates;
-  return { prelude: `if command -v ${preferred} >/dev/null 2>&1; then p=${preferred}; else p=${fallback}; fi; `, program: '"$p"' };
-}
-
-/** The remote command running a MySQL program with the credentials, as `--defaults-file` (first argument, as MySQL requires). */
-export function mysqlRemoteScript(conn: MysqlConnection, configured: string | undefined, candidates: readonly [string, string], args: readonly string[]): RemoteScript {
-  const { prelude, program } = programChoice(configured, candidates);
-  const rest = args.length > 0 ? ` ${shellCommand(args)}` : '';
-  if (conn.defaults !== undefined) return remoteScript(`${prelude}${program} ${shellQuote(`--defaults-file=${conn.defaults}`)}${rest}`);
-  if (conn.dbuser === undefined && conn.dbpass === undefined) return remoteScript(`${prelude}${program}${rest}`);
-  return remoteScript(`${prelude}${program} --defaults-file=${SECRET_FILE}${rest}`, mysqlOptionFile(conn));
-}
 
 export const mysqlSshSource = defineSource({
   type: 'mysql-ssh',
@@ -39,49 +18,5 @@ export const mysqlSshSource = defineSource({
   problems(options) {
     return mysqlDumpProblems(options);
   },
-  create(options, { job, logger }) {
-    const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
-    const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
-    if (options.defaults !== undefined) {
-      const ignored = (['dbuser', 'dbpass'] as const).filter((key) => options[key] !== undefined);
-      if (ignored.length > 0) logger.warn(`source ${options.id}: ${ignored.join(' and ')} ignored: "defaults" (${options.defaults}) provides the credentials`);
-    }
-    const conn: MysqlConnection = options.defaults !== undefined ? { ...options, dbuser: undefined, dbpass: undefined } : options;
-    const plan = planMysqldump(conn, options);
-
-    return {
-      async check() {
-        try {
-          const session = await ssh.get();
-          const list = plan.databases.map((db) => `'${db.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`).join(', ');
-          const sql = list ? `SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN (${list})` : 'SELECT 1';
-          const args = [...(conn.dbhost ? [`--host=${conn.dbhost}`] : []), ...(conn.port ? [`--port=${conn.port}`] : []), '--batch', '--skip-column-names', '-e', sql];
-          const script = mysqlRemoteScript(conn, undefined, ['mariadb', 'mysql'], args);
-          const out = await captureRemote(session, script.command, { label: 'mysql', stdin: script.stdin }).catch((error: unknown) => {
-            throw explainMysqlFailure(error, conn, options.id);
-          });
-          const found = new Set(out.split('\n').map((line) => line.trim()));
-          const missing = plan.databases.filter((db) => !found.has(db));
-          if (missing.length > 0) throw fail(`database ${missing.join(', ')} not found (or not visible to this user) on ${conn.dbhost ?? 'the server'} seen from ${session.where}`);
-        } finally {
-          await ssh.close();
-        }
-      },
-
-      async *open(ctx): AsyncIterable<Artifact> {
-        const session = await ssh.get();
-        const script = mysqlRemoteScript(conn, options.dump_command, ['mariadb-dump', 'mysqldump'], plan.args);
-        const dumper = await runRemote(session, script.command, { label: 'mysqldump', stdin: script.stdin, signal: ctx.signal });
-        const done = dumper.done.catch((error: unknown) => {
-          throw explainMysqlFailure(error, conn, options.id);
-        });
-        done.catch(() => undefined);
-        yield { name: `${options.id}.sql`, stream: dumper.stdout, done, warnings: dumper.warnings };
-      },
-
-      async cleanup() {
-        await ssh.close();
-      },
-    };
-  },
+  create: async (options, ctx) => (await import('./create.js')).create(options, ctx),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MysqlConnectionShape, MysqlDumpShape } from '../sql/mysql-dump.js';
+import { MysqlConnectionShape, MysqlDumpShape } from '../sql/mysql-schema.js';
 import { SshConnectionShape } from '../ssh/schema.js';
 
 export const MysqlSshOptions = z.object({

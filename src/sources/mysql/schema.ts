@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MysqlConnectionShape, MysqlDumpShape } from '../sql/mysql-dump.js';
+import { MysqlConnectionShape, MysqlDumpShape } from '../sql/mysql-schema.js';
 
 export const MysqlOptions = z.object({
   ...MysqlConnectionShape,

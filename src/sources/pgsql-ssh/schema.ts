@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { text } from '../../config/fields.js';
-import { PgsqlConnectionShape, PgsqlDumpShape } from '../sql/pg-dump.js';
+import { PgsqlConnectionShape, PgsqlDumpShape } from '../sql/pg-schema.js';
 import { SshConnectionShape } from '../ssh/schema.js';
 
 export const PgsqlSshOptions = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { PgsqlConnectionShape, PgsqlDumpShape } from '../sql/pg-dump.js';
+import { PgsqlConnectionShape, PgsqlDumpShape } from '../sql/pg-schema.js';
 
 export const PgsqlOptions = z.object({
   ...PgsqlConnectionShape,

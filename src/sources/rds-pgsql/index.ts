@@ -3,8 +3,7 @@
  * restored to a temporary instance, dumped with pg_dump (src/sources/sql/pg-dump.ts), then
  * deleted (src/sources/aws/).
  */
-import { createRdsDumpSource } from '../aws/rds-source.js';
-import { pgDumpArtifacts, pgDumpProblems } from '../sql/pg-dump.js';
+import { pgDumpProblems } from '../sql/pg-schema.js';
 import { defineSource } from '../types.js';
 import { RdsPgsqlOptions } from './schema.js';
 
@@ -15,29 +14,5 @@ export const rdsPgsqlSource = defineSource({
   problems(options) {
     return pgDumpProblems(options);
   },
-  create(options) {
-    return createRdsDumpSource(options, {
-      engines: ['postgres'],
-      otherEngineHint: (engine) => (/mysql|mariadb/.test(engine) ? 'use "type": "rds"' : 'the rds-pgsql source dumps PostgreSQL only'),
-      dump: (endpoint, ctx, files) =>
-        pgDumpArtifacts(
-          {
-            id: options.id,
-            dbhost: endpoint.address,
-            port: endpoint.port,
-            dbuser: options.dbuser,
-            dbpass: options.dbpass,
-            dbname: options.dbname,
-            format: options.format,
-            options: options.options,
-            globals: options.globals,
-            dumpall_options: options.dumpall_options,
-            dump_command: options.dump_command,
-            dumpall_command: options.dumpall_command,
-          },
-          ctx,
-          files,
-        ),
-    });
-  },
+  create: async (options) => (await import('./create.js')).create(options),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RdsRestoreShape } from '../aws/rds-schema.js';
-import { PgsqlDumpShape } from '../sql/pg-dump.js';
+import { PgsqlDumpShape } from '../sql/pg-schema.js';
 
 export const RdsPgsqlOptions = z.object({
   ...RdsRestoreShape,

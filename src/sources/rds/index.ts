@@ -3,8 +3,7 @@
  * restored to a temporary instance (no load on the live database), dumped with mysqldump
  * (src/sources/sql/mysql-dump.ts), then deleted (src/sources/aws/).
  */
-import { createRdsDumpSource } from '../aws/rds-source.js';
-import { mysqlDumpArtifacts, mysqlDumpProblems } from '../sql/mysql-dump.js';
+import { mysqlDumpProblems } from '../sql/mysql-schema.js';
 import { defineSource } from '../types.js';
 import { RdsOptions } from './schema.js';
 
@@ -15,26 +14,5 @@ export const rdsSource = defineSource({
   problems(options) {
     return mysqlDumpProblems(options);
   },
-  create(options) {
-    return createRdsDumpSource(options, {
-      engines: ['mysql', 'mariadb'],
-      otherEngineHint: (engine) => (engine.includes('postgres') ? 'use "type": "rds-pgsql"' : 'the rds source dumps MySQL and MariaDB only'),
-      dump: (endpoint, ctx, files) =>
-        mysqlDumpArtifacts(
-          {
-            id: options.id,
-            dbhost: endpoint.address,
-            port: endpoint.port,
-            dbuser: options.dbuser,
-            dbpass: options.dbpass,
-            dbname: options.dbname,
-            options: options.options,
-            noevents: options.noevents,
-            dump_command: options.dump_command,
-          },
-          ctx,
-          files,
-        ),
-    });
-  },
+  create: async (options) => (await import('./create.js')).create(options),
 });

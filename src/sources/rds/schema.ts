@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { RdsRestoreShape } from '../aws/rds-schema.js';
-import { MysqlDumpShape } from '../sql/mysql-dump.js';
+import { MysqlDumpShape } from '../sql/mysql-schema.js';
 
 export const RdsOptions = z.object({
   ...RdsRestoreShape,

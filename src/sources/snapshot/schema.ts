@@ -26,3 +26,8 @@ export const SnapshotOptions = z.object({
   ).optional(),
 });
 export type SnapshotOptions = z.output<typeof SnapshotOptions>;
+
+/** `eu-west-1a` → `eu-west-1` (also local zones `us-west-2-lax-1a` → `us-west-2`). */
+export function regionOfZone(zone: string): string | undefined {
+  return /^([a-z]{2}(?:-gov)?-[a-z]+-\d+)/.exec(zone)?.[1];
+}

@@ -1,66 +1,25 @@
 /**
  * pg_dump / pg_dumpall, written once for every PostgreSQL source (`pgsql`, and the
- * `pgsql-ssh` and `rds-pgsql` sources built on it): the job-file keys as zod shapes, the
- * pgpass file, the argv, database enumeration, and the dumps as Artifacts.
+ * `pgsql-ssh` and `rds-pgsql` sources built on it): the pgpass file, the argv, database
+ * enumeration, and the dumps as Artifacts. The job-file keys and their checks are pg-schema.ts.
  *
  * The password goes into a temporary pgpass file (0600) named by PGPASSFILE: never argv
  * (visible in ps) and never PGPASSWORD (visible in /proc/PID/environ to the same user, and
  * discouraged by the PostgreSQL documentation). `-w` makes every program fail instead of
  * prompting on a terminal.
  */
-import { z } from 'zod';
 import { BackupError, SourceError } from '../../errors.js';
-import { flag, port, secret, text, wordList } from '../../config/fields.js';
 import { spawnProgram, stdoutOf } from '../../lib/process.js';
 import type { Artifact, SourceContext } from '../types.js';
+import { pgUserOptions, type PgDumpSettings, type PgsqlFormat } from './pg-schema.js';
 import { runClient } from './programs.js';
 import type { SecretFiles } from './secret-files.js';
-import { ShellWordsError, splitShellWords } from '../../lib/shell-words.js';
-import { longOption } from './long-option.js';
-import type { KeyProblem } from './types.js';
-
-/** How to reach and log in to the server. */
-export const PgsqlConnectionShape = {
-  dbhost: text('Server host name or address (a path starting with / is a Unix socket directory).'),
-  port: port('TCP port of the server.').default(5432),
-  dbuser: text('Role to connect as (default: the operating-system user name).').optional(),
-  dbpass: secret('Password of dbuser; written to a temporary PGPASSFILE (mode 0600), never put on a command line or in the environment.').optional(),
-};
-
-export const PgsqlFormat = z
-  .enum(['plain', 'custom'])
-  .describe('"plain" SQL (default, as the original; artifact .sql) or pg_dump\'s "custom" archive (artifact .dump, restored with pg_restore).');
-export type PgsqlFormat = z.output<typeof PgsqlFormat>;
-
-/** What to dump and how. */
-export const PgsqlDumpShape = {
-  dbname: wordList(
-    'Database(s) to dump: one name; several (space separated, or a list); or "*" for every database that accepts connections (templates excluded). One database gives the artifact <id>.sql; several or "*" give <id>.<dbname>.sql each.',
-  ),
-  format: PgsqlFormat.default('plain'),
-  options: z
-    .string()
-    .optional()
-    .describe('Extra pg_dump options as one string, split like a shell would (quotes respected) but never run by a shell, e.g. "--exclude-table=audit_log --no-owner".'),
-  globals: flag('Also dump roles and tablespaces with "pg_dumpall --globals-only" as the artifact <id>.globals.sql (needs a superuser, or --no-role-passwords in dumpall_options).').optional(),
-  dumpall_options: z.string().optional().describe('Extra pg_dumpall options for the globals dump, e.g. "--no-role-passwords".'),
-  dump_command: text('The pg_dump program (default "pg_dump"); point it at the client matching the server\'s major version, e.g. /usr/lib/postgresql/16/bin/pg_dump.').optional(),
-  dumpall_command: text('The pg_dumpall program (default "pg_dumpall").').optional(),
-};
 
 export interface PgConnection {
   dbhost: string;
   port?: number;
   dbuser?: string;
   dbpass?: string;
-}
-
-export interface PgDumpSettings {
-  dbname: string[];
-  format?: PgsqlFormat;
-  options?: string;
-  globals?: boolean;
-  dumpall_options?: string;
 }
 
 export interface PgDumpSource extends PgConnection, PgDumpSettings {
@@ -103,10 +62,6 @@ export function pgConnectionArgs(conn: PgConnection): string[] {
   return args;
 }
 
-export function pgUserOptions(options: string | undefined): string[] {
-  return options ? splitShellWords(options) : [];
-}
-
 /** pg_dump's argv for one database. */
 export function pgDumpArgs(conn: PgConnection, settings: PgDumpSettings, database: string): string[] {
   return [...pgConnectionArgs(conn), `--format=${settings.format ?? 'plain'}`, ...pgUserOptions(settings.options), '-d', pgDatabaseArgument(database)];
@@ -145,42 +100,6 @@ export function pgArtifactNames(id: string, databases: readonly string[], perDat
     names.set(db, `${name}.${ext}`);
   }
   return names;
-}
-
-/** Problems with the dump keys that a schema cannot express (for a plugin's `problems()`). */
-export function pgDumpProblems(settings: PgDumpSettings): KeyProblem[] {
-  const problems: KeyProblem[] = [];
-  if (settings.dbname.includes('*') && settings.dbname.length > 1) {
-    problems.push({ key: 'dbname', message: '"*" means every database: give it alone, or list names' });
-  }
-  for (const key of ['options', 'dumpall_options'] as const) {
-    let words: string[];
-    try {
-      words = pgUserOptions(settings[key]);
-    } catch (error) {
-      if (error instanceof ShellWordsError) {
-        problems.push({ key, message: error.message });
-        continue;
-      }
-      throw error;
-    }
-    for (const word of words) {
-      const name = longOption(word)?.name;
-      const short = word.startsWith('-') && !word.startsWith('--') ? word.slice(0, 2) : undefined;
-      if (short === '-W' || name === 'password') {
-        problems.push({ key, message: 'no password options: set dbpass (it goes into a temporary pgpass file)' });
-      } else if (short === '-f' || name === 'file') {
-        problems.push({ key, message: `${word} writes the dump to a file: the runner reads the dump from the program's output; remove it` });
-      } else if (short === '-F' || name === 'format') {
-        problems.push({ key, message: 'use the "format" key (plain or custom), not a format option' });
-      } else if (short === '-d' || name === 'dbname' || short === '-l' && key === 'dumpall_options') {
-        problems.push({ key, message: 'use the "dbname" key to choose databases' });
-      } else if (short === '-j' || name === 'jobs') {
-        problems.push({ key, message: '--jobs needs the directory format, which cannot be streamed' });
-      }
-    }
-  }
-  return problems;
 }
 
 /** A clearer message for the usual failures, from the program's stderr; keeps exit code and stderr tail. */

@@ -1,11 +1,10 @@
 /**
  * The SSH keys every `*-ssh` source shares (spread into each plugin's schema), named as the
- * original tool's job files name them: `sshhost`, `sshuser`; and the connection target they
- * describe (the connection itself is src/lib/ssh/connection.ts).
+ * original tool's job files name them: `sshhost`, `sshuser`. The connection target they
+ * describe is target.ts (the connection itself is src/lib/ssh/connection.ts).
  */
 import { z } from 'zod';
 import { port, secret, text } from '../../config/fields.js';
-import { sshTargetOf, type SshTarget } from '../../lib/ssh/connection.js';
 
 export const SshConnectionShape = {
   sshhost: text('Host to connect to over SSH (name or address).'),
@@ -37,22 +36,6 @@ export const SshConnectionShape = {
 /** The SSH keys as one object type, for code shared by the ssh sources. */
 export const SshConnectionOptions = z.object(SshConnectionShape);
 export type SshConnectionOptions = z.output<typeof SshConnectionOptions>;
-
-/** Where and how to log in, from the keys (relative paths start at the job file's folder). */
-export function sshTargetFromOptions(options: SshConnectionOptions, job: { path: string }): SshTarget {
-  return sshTargetOf(
-    {
-      host: options.sshhost,
-      port: options.sshport,
-      user: options.sshuser,
-      identityFile: options.identity_file,
-      password: options.ssh_password,
-      knownHosts: options.known_hosts,
-      connectTimeoutSeconds: options.ssh_connect_timeout,
-    },
-    job,
-  );
-}
 
 /** Secret keys of the shared SSH settings, for each plugin's `secrets`. */
 export const SSH_SECRET_KEYS = ['ssh_password'] as const;

@@ -5,7 +5,7 @@
  * Each guest is stored under its own id, `vzdump-{VMID}`: the core asks `storedIds` which ids
  * are this source's (list, verify, restore, status).
  */
-import { defineSource, type Artifact } from '../types.js';
+import { defineSource } from '../types.js';
 import { VZDUMP_SOURCE_TYPE, VzdumpOptions, guestSourceId, guestVmid, takesGuest } from './schema.js';
 
 export const vzdumpSource = defineSource({
@@ -21,12 +21,5 @@ export const vzdumpSource = defineSource({
     },
     compare: (a, b) => (guestVmid(a) ?? 0) - (guestVmid(b) ?? 0) || a.localeCompare(b),
   },
-  create(options) {
-    return {
-      // eslint-disable-next-line require-yield
-      async *open(ctx): AsyncIterable<Artifact> {
-        ctx.logger.info(`source ${options.id} (vzdump) is stored by "backup vzdump-hook" when vzdump runs; a normal run has nothing to dump for it`);
-      },
-    };
-  },
+  create: async (options) => (await import('./create.js')).create(options),
 });

@@ -1,0 +1,47 @@
+/**
+ * The folder-ssh source's instance: tar on the SSH host, its output streamed back. Loaded only
+ * when a job uses the source (index.ts declares it).
+ */
+import { posix } from 'node:path';
+import { SourceError } from '../../errors.js';
+import type { CreateContext } from '../../plugin.js';
+import { tarArguments } from '../folder/create.js';
+import { tarArtifact } from '../folder/totals.js';
+import { LazySshSession, type ErrorFactory } from '../../lib/ssh/connection.js';
+import { shellCommand } from '../../lib/shell-words.js';
+import { captureRemote, runRemote, withSudo } from '../ssh/remote-command.js';
+import { sshTargetFromOptions } from '../ssh/target.js';
+import type { Artifact, Source, SourceOptions } from '../types.js';
+import type { FolderSshOptions } from './schema.js';
+
+export function create(options: SourceOptions<typeof FolderSshOptions>, { job }: CreateContext): Source {
+  const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
+  const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
+  const target = posix.normalize(options.path);
+  const tar = options.tar_command ?? 'tar';
+
+  const check = async () => {
+    try {
+      const session = await ssh.get();
+      const test = shellCommand(withSudo(['test', '-r', target], options.sudo));
+      await captureRemote(session, test, { label: 'test' }).catch((error: unknown) => {
+        throw fail(`${target} does not exist on ${session.where} or is not readable${options.sudo ? ' with sudo -n' : ''}`, { cause: error });
+      });
+    } finally {
+      await ssh.close();
+    }
+  };
+
+  return {
+    check,
+    async *open(ctx): AsyncIterable<Artifact> {
+      const session = await ssh.get();
+      const argv = withSudo([tar, ...tarArguments(target, options.excludes ?? [])], options.sudo);
+      const program = await runRemote(session, shellCommand(argv), { label: 'tar', warnOn: [1], signal: ctx.signal });
+      yield tarArtifact(`${options.id}.tar`, program.stdout, program);
+    },
+    async cleanup() {
+      await ssh.close();
+    },
+  };
+}
