@@ -8,7 +8,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs scripts/esbuild-options.mjs ./scripts/
+COPY scripts/build.mjs scripts/esbuild-options.mjs scripts/code-cache.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

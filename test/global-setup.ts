@@ -1,5 +1,6 @@
 /**
- * Builds dist/ (`npm run build`: tsc's modules and the CLI bundle bin/backup.js starts) so
+ * Builds dist/ (`npm run build`: tsc's modules, the CLI bundle bin/backup.js starts and its
+ * code cache) so
  * end-to-end tests run the real `backup` executable, but only when a source file changed since
  * the last build (a unit test file then starts in seconds, not after a full build).
  * The last build is this setup's (its stamp) or else `npm run build`'s, as .ci/run runs it just
@@ -33,9 +34,9 @@ function oldestOutput(dir: string): number {
 }
 
 function upToDate(): boolean {
-  if (!existsSync('dist/cli/main.js') || !existsSync('dist/bundle/main.js')) return false;
+  if (!existsSync('dist/cli/main.js') || !existsSync('dist/bundle/backup.cjs')) return false;
   const built = existsSync(STAMP) ? statSync(STAMP).mtimeMs : oldestOutput('dist');
-  return ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'scripts/build.mjs'].every((p) => newestMtime(p) < built);
+  return ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json', 'scripts/build.mjs', 'scripts/code-cache.mjs'].every((p) => newestMtime(p) < built);
 }
 
 export default function setup(): void {
@@ -43,7 +44,7 @@ export default function setup(): void {
   const started = Date.now();
   const result = spawnSync(process.execPath, ['scripts/build.mjs'], { encoding: 'utf8' });
   if (result.status !== 0) console.warn(`the build reported problems (run npm run typecheck):\n${(result.stdout + result.stderr).slice(0, 2000)}`);
-  for (const output of ['dist/cli/main.js', 'dist/bundle/main.js', 'dist/bundle/encrypt-worker.js']) {
+  for (const output of ['dist/cli/main.js', 'dist/cli/bundle-loader.js', 'dist/bundle/backup.cjs', 'dist/bundle/encrypt-worker.js']) {
     if (!existsSync(output)) throw new Error(`build failed: ${output} is missing`);
   }
   // The stamp's time is the build's start: a file saved during the build triggers the next one.
