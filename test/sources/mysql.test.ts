@@ -23,7 +23,7 @@ import { makeTempDir } from '../support/tmp.js';
 import { createContext, makeSourceFrom, writeScript } from '../support/plugins.js';
 
 const PASSPHRASE = 'correct horse battery staple 9c1e';
-const makeSource = async (options: Record<string, unknown>): Promise<Source> => makeSourceFrom(mysqlSource, options);
+const makeSource = (options: Record<string, unknown>): Promise<Source> => makeSourceFrom(mysqlSource, options);
 const script = writeScript;
 
 describe('mysql options and argv', () => {

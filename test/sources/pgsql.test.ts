@@ -19,7 +19,7 @@ import { makeTempDir } from '../support/tmp.js';
 import { makeSourceFrom, writeScript } from '../support/plugins.js';
 
 const PASSPHRASE = 'correct horse battery staple 4b2d';
-const makeSource = async (options: Record<string, unknown>): Promise<Source> => makeSourceFrom(pgsqlSource, options);
+const makeSource = (options: Record<string, unknown>): Promise<Source> => makeSourceFrom(pgsqlSource, options);
 const script = writeScript;
 
 const binaryHex = Buffer.from(Array.from({ length: 256 }, (_, i) => i)).toString('hex');

@@ -9,11 +9,11 @@ import type { Source, SourcePlugin } from '../../src/sources/types.js';
 export const createContext = { job: { path: '/job.json', name: 'job', hostname: 'host' }, logger: silentLogger };
 
 /** Validates the options with the plugin's full schema and cross-key checks, then creates the source. */
-export function makeSourceFrom(plugin: SourcePlugin, options: Record<string, unknown>): Source {
+export async function makeSourceFrom(plugin: SourcePlugin, options: Record<string, unknown>): Promise<Source> {
   const parsed = pluginSchema(SourceCommon, plugin).parse({ id: 'db', type: plugin.type, ...options }) as Parameters<typeof plugin.create>[0];
   const problems = plugin.problems?.(parsed) ?? [];
   if (problems.length > 0) throw new Error(JSON.stringify(problems));
-  return plugin.create(parsed, createContext) as Source;
+  return await plugin.create(parsed, createContext);
 }
 
 /** Writes an executable /bin/sh script (a fake dumper or a wrapper that logs its argv). */
