@@ -9,6 +9,7 @@
  * loop), and the plaintext is the ciphertext XOR that keystream.
  */
 import { createCipheriv, type Cipher } from 'node:crypto';
+import { xorInto } from './xor.js';
 
 /** The ECB cipher that gives the keystream of each CFB cipher name `createDecipheriv` takes. */
 const ECB_FOR_CFB: Record<string, string> = { 'aes-128-cfb': 'aes-128-ecb', 'aes-192-cfb': 'aes-192-ecb', 'aes-256-cfb': 'aes-256-ecb' };
@@ -71,32 +72,4 @@ export class CfbDecipher {
     this.finished = true;
     return Buffer.alloc(0);
   }
-}
-
-/**
- * dst[at + j] ^= src[j] for j < length: bytes up to a 4-byte boundary, then 32-bit words
- * (unrolled by 4), then bytes. Words only when src lines up with dst modulo 4, which it does
- * here (the chunk starts at `into` in the keystream and at 16 + `into` in scratch, both at
- * offset 0 of their memory); bytes throughout otherwise, never reading past either view.
- */
-function xorInto(dst: Buffer, at: number, src: Buffer, length: number): void {
-  let j = 0;
-  const head = Math.min(length, (4 - ((dst.byteOffset + at) % 4)) % 4);
-  for (; j < head; j++) dst[at + j] = dst[at + j]! ^ src[j]!;
-  const words = (length - j) >> 2;
-  if (words > 0 && (src.byteOffset + j) % 4 === 0) {
-    const d = new Int32Array(dst.buffer, dst.byteOffset + at + j, words);
-    const w = new Int32Array(src.buffer, src.byteOffset + j, words);
-    const unrolled = words & ~3;
-    let k = 0;
-    for (; k < unrolled; k += 4) {
-      d[k] = d[k]! ^ w[k]!;
-      d[k + 1] = d[k + 1]! ^ w[k + 1]!;
-      d[k + 2] = d[k + 2]! ^ w[k + 2]!;
-      d[k + 3] = d[k + 3]! ^ w[k + 3]!;
-    }
-    for (; k < words; k++) d[k] = d[k]! ^ w[k]!;
-    j += words * 4;
-  }
-  for (; j < length; j++) dst[at + j] = dst[at + j]! ^ src[j]!;
 }

@@ -1,7 +1,7 @@
 /**
  * Worker-thread side of off-thread encryption (see encrypt-thread.ts): each batch of plaintext
- * chunks the main thread transfers goes through the native SEIPD encryptor at once, and its
- * ciphertext goes back by transfer as one message. One file at a time: `start` brings the
+ * chunks the main thread transfers goes through the native SEIPD encryptor, and its ciphertext
+ * goes back by transfer as one message. One file at a time: `start` brings the
  * session key of the next (a worker is reused, encrypt-worker-pool.ts). Loads node:crypto only
  * (no openpgp.js).
  */
@@ -25,11 +25,17 @@ port.on('message', (message: ToWorker) => {
   try {
     if (message.type === 'start') encryptor = new SeipdEncryptor(message.sessionKey);
     else if (message.type === 'chunks') {
-      // One update per batch: the ciphertext goes on in chunks of about a MiB, not in the
-      // pipe's 64 KiB pieces (each chunk costs every stage downstream a turn of its loop).
-      const plain = message.chunks.length === 1 ? message.chunks[0]! : Buffer.concat(message.chunks);
-      const chunks = current().update(plain);
-      streamed(plain.length * 2); // the batch's chunks (and their copy) and the ciphertext
+      // The batch's chunks are queued as they are (the encryptor copies each piece into its own
+      // ciphertext buffer): the ciphertext goes on in pieces of about a MiB, not in the pipe's
+      // 64 KiB chunks (each chunk costs every stage downstream a turn of its loop).
+      const seipd = current();
+      const chunks: Uint8Array[] = [];
+      let bytes = 0;
+      for (const plain of message.chunks) {
+        chunks.push(...seipd.update(plain));
+        bytes += plain.length;
+      }
+      streamed(bytes * 2); // the batch's chunks and their ciphertext
       send({ type: 'data', chunks });
     } else {
       const chunks = current().final();

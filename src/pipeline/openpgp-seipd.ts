@@ -14,14 +14,16 @@
  *       · 0xD3 0x14 · SHA-1(prefix · literal packet · 0xD3 0x14))
  *
  * OpenPGP's CFB for SEIPD is plain CFB-128 with a zero IV (no resynchronisation, §5.13), the
- * same as OpenSSL's `aes-256-cfb`. The MDC packet (§5.14) is encrypted in the same stream.
+ * same as OpenSSL's `aes-256-cfb`, here computed through CBC (cfb-encipher.ts). The MDC packet
+ * (§5.14) is encrypted in the same stream.
  *
  * The encryptor is synchronous and allocation-light: each output buffer is a fresh header or a
- * whole result of `cipher.update` (owning its ArrayBuffer, so it can be transferred between
- * threads), never a view into memory the encryptor still uses.
+ * fresh buffer of ciphertext (owning its ArrayBuffer, so it can be transferred between
+ * threads), never a view into memory the encryptor still uses. The input is never written to.
  */
-import { createCipheriv, createHash, randomBytes, type Cipher, type Hash } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { ByteQueue } from '../lib/byte-queue.js';
+import { CfbEncipher } from './cfb-encipher.js';
 
 export const SESSION_KEY_BYTES = 32;
 const BLOCK = 16;
@@ -53,7 +55,7 @@ export interface SeipdOptions {
  * list of buffers (headers and ciphertext).
  */
 export class SeipdEncryptor {
-  private readonly cipher: Cipher;
+  private readonly cipher: CfbEncipher;
   private readonly sha1: Hash;
   private readonly piece: number;
   private readonly pieceByte: number;
@@ -71,7 +73,7 @@ export class SeipdEncryptor {
     if (!Number.isInteger(log2) || log2 < 9 || log2 > 30) throw new Error('partial body pieces must be 2^9 to 2^30 octets');
     this.piece = 2 ** log2;
     this.pieceByte = 224 + log2;
-    this.cipher = createCipheriv('aes-256-cfb', sessionKey, Buffer.alloc(BLOCK));
+    this.cipher = new CfbEncipher(sessionKey, new Uint8Array(BLOCK));
     this.sha1 = createHash('sha1');
     const prefix = randomBytes(BLOCK + 2);
     prefix[BLOCK] = prefix[BLOCK - 2]!;
@@ -106,10 +108,7 @@ export class SeipdEncryptor {
     const out = this.encryptPieces();
     const body = this.plain.bytes + (this.seipdStarted ? 0 : 1);
     const header = this.seipdStarted ? definiteLength(body) : [newTag(TAG_SEIPD), ...definiteLength(body), 1];
-    out.push(Uint8Array.from(header));
-    for (const part of this.plain.takeAll()) out.push(this.cipher.update(part));
-    const last = this.cipher.final();
-    if (last.length > 0) out.push(last);
+    out.push(Uint8Array.from(header), ...this.cipher.update(this.plain.takeAll()));
     return out;
   }
 
@@ -127,7 +126,7 @@ export class SeipdEncryptor {
       if (this.plain.bytes <= room) return out;
       out.push(Uint8Array.from(this.seipdStarted ? [this.pieceByte] : [newTag(TAG_SEIPD), this.pieceByte, 1]));
       this.seipdStarted = true;
-      for (const part of this.plain.take(room)) out.push(this.cipher.update(part));
+      out.push(...this.cipher.update(this.plain.take(room)));
     }
   }
 }

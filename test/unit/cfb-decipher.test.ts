@@ -7,6 +7,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CfbDecipher } from '../../src/pipeline/cfb-decipher.js';
+import { randomSizes, seededCase } from '../support/cfb-cases.js';
 
 const CIPHERS = [
   { name: 'aes-128-cfb', keyBytes: 16 },
@@ -40,16 +41,6 @@ function ourDecrypt(name: string, key: Buffer, iv: Buffer, data: Buffer, sizes: 
   expect(d.final().length).toBe(0);
   // Concatenated only now: what an update returned must not change with later updates.
   return Buffer.concat(out);
-}
-
-/** Random sizes from 1 byte to ~200 KiB, weighted towards the small and the odd. */
-function randomSizes(count: number): number[] {
-  return Array.from({ length: count }, () => {
-    const kind = Math.random();
-    if (kind < 0.3) return 1 + Math.floor(Math.random() * 17);
-    if (kind < 0.6) return 1 + Math.floor(Math.random() * 4099);
-    return 1 + Math.floor(Math.random() * 200 * 1024);
-  });
 }
 
 describe('CfbDecipher', () => {
@@ -94,11 +85,7 @@ describe('CfbDecipher', () => {
         fc.array(fc.integer({ min: 0, max: 7 }), { minLength: 1, maxLength: 5 }),
         fc.integer(),
         ({ name, keyBytes }, length, sizes, offsets, seed) => {
-          const key = Buffer.alloc(keyBytes, seed & 0xff);
-          key.writeInt32LE(seed);
-          const iv = Buffer.alloc(16, (seed >>> 8) & 0xff);
-          // Pseudo-random data from the seed (AES-CTR of zeros), so that a failure replays.
-          const data = createCipheriv('aes-128-ctr', Buffer.alloc(16, seed & 0xff), iv).update(Buffer.alloc(length));
+          const { key, iv, data } = seededCase(keyBytes, length, seed);
           const got = ourDecrypt(name, key, iv, data, sizes, (i) => offsets[i % offsets.length] ?? 0);
           expect(got.equals(nodeDecrypt(name, key, iv, data))).toBe(true);
         },
