@@ -20,7 +20,11 @@
  * Prints one table (Markdown) with every figure and whether each goal of issue 14 holds.
  * Environment: BENCH_SIZE_MB (512) per shape, BENCH_RUNS (3), BENCH_LEVELS ("1,3"),
  * BENCH_SMALL_MB (1024) and BENCH_BIG_MB (8192; 0 skips the memory rows), BENCH_DIR (work
- * folder, removed at the end), BENCH_BIN (the backup executable; default ../bin/backup.js).
+ * folder, removed at the end), BENCH_BIN (the backup executable; default ../bin/backup.js),
+ * BENCH_BASELINE (another build's backup executable, e.g. a worktree of the previous commit:
+ * its runs join the interleaving of the backups, the restore and the fixed costs, and a second
+ * table sets the two builds side by side; on a host whose speed drifts by 10-20% between
+ * invocations, that is the comparison to trust).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -36,6 +40,7 @@ const SMALL_MB = Number(process.env.BENCH_SMALL_MB ?? 1024);
 const BIG_MB = Number(process.env.BENCH_BIG_MB ?? 8192);
 const WORK = process.env.BENCH_DIR ?? join(tmpdir(), 'backup-runner-bench');
 const BIN = process.env.BENCH_BIN ?? fileURLToPath(new URL('../bin/backup.js', import.meta.url));
+const BASELINE = process.env.BENCH_BASELINE;
 const PASSPHRASE = randomBytes(16).toString('hex');
 const MiB = 1048576;
 
@@ -172,20 +177,29 @@ const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
  */
 const settle = () => execFileSync('sync');
 
-/** Interleaved: a, b, a, b, ... `runs` times each; per side the median of each figure. */
-async function interleaved(a, b, runs = RUNS, between) {
-  const ra = [];
-  const rb = [];
+const pick = (rs) => ({ seconds: median(rs.map((r) => r.seconds)), cpu: median(rs.map((r) => r.cpu)), peakMiB: Math.max(...rs.map((r) => r.peakMiB ?? 0)) });
+
+/** Interleaved: each of `sides` in turn, `runs` times each; per side the median of each figure. */
+async function interleavedAll(sides, runs = RUNS, between) {
+  const results = sides.map(() => []);
   for (let i = 0; i < runs; i++) {
-    await between?.();
-    settle();
-    ra.push(await a());
-    await between?.();
-    settle();
-    rb.push(await b());
+    for (const [k, side] of sides.entries()) {
+      await between?.();
+      settle();
+      results[k].push(await side());
+    }
   }
-  const pick = (rs) => ({ seconds: median(rs.map((r) => r.seconds)), cpu: median(rs.map((r) => r.cpu)), peakMiB: Math.max(...rs.map((r) => r.peakMiB ?? 0)) });
-  return [pick(ra), pick(rb)];
+  return results.map(pick);
+}
+
+/**
+ * a, b, a, b, ... With a baseline build: a, baseline, b, ... (b last, so what stays stored is
+ * the runner's), returned as [a, b, baseline].
+ */
+async function interleaved(a, b, runs = RUNS, between, baseline) {
+  if (!baseline) return interleavedAll([a, b], runs, between);
+  const [ra, rbase, rb] = await interleavedAll([a, baseline, b], runs, between);
+  return [ra, rb, rbase];
 }
 
 function job(name, { data, level, destinations = 1 }) {
@@ -234,6 +248,9 @@ async function main() {
   const gpgArgs = `gpg --batch --quiet --pinentry-mode loopback --passphrase-file ${q(passFile)}`;
   const node = q(process.execPath);
   const bin = q(BIN);
+  const base = BASELINE ? q(BASELINE) : undefined;
+  /** Rows of the baseline table: run, baseline result, runner result. */
+  const against = [];
   const log = (s) => process.stderr.write(`${s}\n`);
 
   const shapes = { mixed: 'half random binary, half log text, 8 MiB files', text: 'text-heavy tree: logs, JSON lines, CSV, 1/7 half-random binary, 0.25-4 MiB files' };
@@ -253,20 +270,30 @@ async function main() {
     const jobFile = job('one-file', { data, level: 1 });
     const out = join(WORK, 'restored-one-file');
     log('fixed start-up: a one-file folder ...');
-    const backups = [];
-    const restores = [];
-    for (let i = 0; i < RUNS; i++) {
-      clearStores('one-file');
-      settle();
-      backups.push((await timed(`${node} ${bin} run ${q(jobFile)}`)).seconds);
-      rmSync(out, { recursive: true, force: true });
-      settle();
-      restores.push((await timed(`${node} ${bin} restore ${q(jobFile)} --source data --to ${q(out)} --extract`)).seconds);
+    // Three times as many runs as the others: a quarter of a second each, and noisy.
+    const sides = base ? [bin, base] : [bin];
+    const backups = sides.map(() => []);
+    const restores = sides.map(() => []);
+    for (let i = 0; i < 3 * RUNS; i++) {
+      for (const [k, b] of sides.entries()) {
+        clearStores('one-file');
+        settle();
+        backups[k].push(await timed(`${node} ${b} run ${q(jobFile)}`));
+        rmSync(out, { recursive: true, force: true });
+        settle();
+        restores[k].push(await timed(`${node} ${b} restore ${q(jobFile)} --source data --to ${q(out)} --extract`));
+      }
     }
-    fixed.backup = median(backups);
-    fixed.restore = median(restores);
-    rows.push(['backup of a one-file folder (fixed cost)', '', NaN, fixed.backup, NaN, NaN, NaN, NaN, NaN]);
-    rows.push(['restore --extract of it (fixed cost)', '', NaN, fixed.restore, NaN, NaN, NaN, NaN, NaN]);
+    const [backup, baseBackup] = backups.map(pick);
+    const [restore, baseRestore] = restores.map(pick);
+    fixed.backup = backup.seconds;
+    fixed.restore = restore.seconds;
+    rows.push(['backup of a one-file folder (fixed cost)', '', NaN, fixed.backup, NaN, NaN, backup.cpu, NaN, NaN]);
+    rows.push(['restore --extract of it (fixed cost)', '', NaN, fixed.restore, NaN, NaN, restore.cpu, NaN, NaN]);
+    if (base) {
+      against.push(['backup of a one-file folder (fixed cost)', baseBackup, backup]);
+      against.push(['restore --extract of it (fixed cost)', baseRestore, restore]);
+    }
     clearStores('one-file');
     rmSync(out, { recursive: true, force: true });
   }
@@ -281,7 +308,7 @@ async function main() {
       const jobFile = job(name, { data, level });
       const shellOut = join(WORK, 'shell.tar.zst.gpg');
       log(`backup ${shape} level ${level}: ${RUNS} interleaved runs ...`);
-      const [shell, runner] = await interleaved(
+      const [shell, runner, baseline] = await interleaved(
         () => timed(`tar cf - -C ${q(data)} . | zstd -q -${level} -T0 | ${gpgArgs} --symmetric --cipher-algo AES256 --compress-algo none --yes -o ${q(shellOut)}`, { env: gpgEnv }),
         () => timed(`${node} ${bin} run ${q(jobFile)}`, { watch: true }),
         RUNS,
@@ -289,7 +316,9 @@ async function main() {
           clearStores(name);
           rmSync(shellOut, { force: true });
         },
+        base && (() => timed(`${node} ${base} run ${q(jobFile)}`, { watch: true })),
       );
+      if (baseline) against.push([`backup ${shape}, zstd -${level}`, baseline, runner]);
       stored[name] = storedFile(name);
       const ratio = shell.seconds / runner.seconds;
       const cpuRatio = runner.cpu / shell.cpu;
@@ -334,12 +363,15 @@ async function main() {
       rmSync(out, { recursive: true, force: true });
       mkdirSync(out);
     };
-    const [shell, runner] = await interleaved(
+    const restoreWith = (b) => () => timed(`${node} ${b} restore ${q(jobFile)} --source data --to ${q(out)} --extract --force`, { watch: true });
+    const [shell, runner, baseline] = await interleaved(
       () => timed(`${gpgArgs} -d ${q(file)} | zstd -dq | tar xf - -C ${q(out)}`, { env: gpgEnv }),
-      () => timed(`${node} ${bin} restore ${q(jobFile)} --source data --to ${q(out)} --extract --force`, { watch: true }),
+      restoreWith(bin),
       RUNS,
       fresh,
+      base && restoreWith(base),
     );
+    if (baseline) against.push([`restore --extract, text -${level}`, baseline, runner]);
     const ratio = shell.seconds / runner.seconds;
     rows.push([`restore --extract, text -${level}`, `${(Number(execFileSync('stat', ['-c', '%s', file], { encoding: 'utf8' })) / MiB).toFixed(0)} MiB stored`, shell.seconds, runner.seconds, ratio, shell.cpu, runner.cpu, runner.cpu / shell.cpu, runner.peakMiB]);
     goals.push([`restore --extract ≥ ${GOALS.restore}x shell`, ratio >= GOALS.restore, ratio.toFixed(2)]);
@@ -405,6 +437,14 @@ async function main() {
   out.push('| goal | holds | measured |');
   out.push('|---|---|---|');
   for (const [goal, ok, value] of goals) out.push(`| ${goal} | ${ok ? 'yes' : '**no**'} | ${value} |`);
+  if (against.length > 0) {
+    out.push('');
+    out.push(`Against the baseline build ${BASELINE} (interleaved with the runs above):`);
+    out.push('');
+    out.push('| run | baseline s | runner s | runner time / baseline | baseline CPU s | runner CPU s | runner CPU / baseline |');
+    out.push('|---|---|---|---|---|---|---|');
+    for (const [run, b, r] of against) out.push(`| ${run} | ${f(b.seconds)} | ${f(r.seconds)} | ${f(r.seconds / b.seconds)} | ${f(b.cpu)} | ${f(r.cpu)} | ${f(r.cpu / b.cpu)} |`);
+  }
   process.stdout.write(`${out.join('\n')}\n`);
   rmSync(WORK, { recursive: true, force: true });
 }
