@@ -73,3 +73,16 @@ export function bind<Schema extends AnyObjectSchema, Common, Instance, Options e
     rebind: (patch) => bind(plugin, { ...options, ...patch }),
   };
 }
+
+/**
+ * A schema built on its first use, then kept. zod builds a schema's objects when the schema
+ * expression runs, a fraction of a millisecond per field: built at import, the schemas of
+ * every plugin cost each start about 20 ms, although a job uses two or three plugins. A plugin
+ * module exports its options as `lazySchema(() => z.object({...}))` and its definition reads it
+ * through a getter (`get options() { return XOptions(); }`), so only the plugins a job names,
+ * `backup schema` and the docs build theirs.
+ */
+export function lazySchema<Schema>(build: () => Schema): () => Schema {
+  let schema: Schema | undefined;
+  return () => (schema ??= build());
+}

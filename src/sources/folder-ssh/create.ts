@@ -14,7 +14,7 @@ import { sshTargetFromOptions } from '../ssh/target.js';
 import type { Artifact, Source, SourceOptions } from '../types.js';
 import type { FolderSshOptions } from './schema.js';
 
-export function create(options: SourceOptions<typeof FolderSshOptions>, { job }: CreateContext): Source {
+export function create(options: SourceOptions<ReturnType<typeof FolderSshOptions>>, { job }: CreateContext): Source {
   const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
   const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
   const target = posix.normalize(options.path);

@@ -10,7 +10,9 @@ import { FolderSshOptions } from './schema.js';
 export const folderSshSource = defineSource({
   type: 'folder-ssh',
   description: 'A file or folder on another host, archived with GNU tar over SSH.',
-  options: FolderSshOptions,
+  get options() {
+    return FolderSshOptions();
+  },
   secrets: SSH_SECRET_KEYS,
   create: async (options, ctx) => (await import('./create.js')).create(options, ctx),
 });

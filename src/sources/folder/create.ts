@@ -18,7 +18,7 @@ export function tarArguments(target: string, excludes: readonly string[]): strin
   return args;
 }
 
-export function create(options: SourceOptions<typeof FolderOptions>): Source {
+export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>): Source {
   const target = resolve(options.path);
   const tarArgs = () => tarArguments(target, options.excludes ?? []);
   const command = options.tar_command ?? 'tar';

@@ -8,6 +8,8 @@ import { FolderOptions } from './schema.js';
 export const folderSource = defineSource({
   type: 'folder',
   description: 'A local file or folder, archived with GNU tar.',
-  options: FolderOptions,
+  get options() {
+    return FolderOptions();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });
