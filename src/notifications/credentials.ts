@@ -5,20 +5,23 @@
  */
 import { z } from 'zod';
 import { secret } from '../config/fields.js';
+import { lazySchema } from '../plugin.js';
 
-export const LoginCredentials = z
-  .strictObject({
-    username: z.string().min(1).describe('User name.'),
-    password: secret('Password.').optional(),
-  })
-  .describe('Login as { "username": ..., "password": ... } (the original tool\'s shape).');
+export const LoginCredentials = lazySchema(() =>
+  z
+    .strictObject({
+      username: z.string().min(1).describe('User name.'),
+      password: secret('Password.').optional(),
+    })
+    .describe('Login as { "username": ..., "password": ... } (the original tool\'s shape).'),
+);
 
-/** Spread into a plugin schema: `credentials`, `username`, `password`. */
-export const loginFields = {
-  credentials: LoginCredentials.optional(),
+/** Spread into a plugin schema, inside its builder: `credentials`, `username`, `password`. */
+export const loginFields = lazySchema(() => ({
+  credentials: LoginCredentials().optional(),
   username: z.string().min(1).optional().describe('User name (flat form of credentials.username).'),
   password: secret('Password (flat form of credentials.password).').optional(),
-};
+}));
 
 export interface Login {
   username: string;

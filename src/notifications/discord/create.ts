@@ -23,7 +23,7 @@ export function retryAfterMs(text: string): number | undefined {
   }
 }
 
-export function create(options: NotificationOptions<typeof DiscordOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof DiscordOptions>>): Notifier {
   const plugin = channelId(options, 'discord');
   return {
     wants: chatWants(options),

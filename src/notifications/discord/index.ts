@@ -9,7 +9,9 @@ import { DiscordOptions } from './schema.js';
 export const discordNotification = defineNotification({
   type: 'discord',
   description: 'Post to a Discord channel through a webhook.',
-  options: DiscordOptions,
+  get options() {
+    return DiscordOptions();
+  },
   secrets: ['url'],
   create: async (options) => (await import('./create.js')).create(options),
 });

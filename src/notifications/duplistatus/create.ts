@@ -113,7 +113,7 @@ export function duplicatiReport(run: RunReport, source: SourceReport, options: D
   return redactDeep(report);
 }
 
-export function create(options: NotificationOptions<typeof DuplistatusOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof DuplistatusOptions>>): Notifier {
   const plugin = options.id ?? 'duplistatus';
   const url = `${options.url.replace(/\/+$/, '')}/api/upload`;
   const flags = makeWants(options, DEFAULTS, { perSource: true, perRun: false });

@@ -11,7 +11,9 @@ import { DuplistatusOptions } from './schema.js';
 export const duplistatusNotification = defineNotification({
   type: 'duplistatus',
   description: 'Send each source run as a Duplicati backup report to a duplistatus dashboard.',
-  options: DuplistatusOptions,
+  get options() {
+    return DuplistatusOptions();
+  },
   records: true,
   create: async (options) => (await import('./create.js')).create(options),
 });

@@ -93,7 +93,7 @@ function splitUrlLogin(url: string): { url: string; login?: Login } {
   return { url: parsed.toString(), login };
 }
 
-export function create(options: NotificationOptions<typeof ElasticsearchOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof ElasticsearchOptions>>): Notifier {
   const plugin = options.id ?? 'elasticsearch';
   const pattern = options.indexpattern ?? DEFAULT_INDEX_PATTERN;
   const bad = patternProblem(pattern);

@@ -16,7 +16,9 @@ import { ElasticsearchOptions } from './schema.js';
 export const elasticsearchNotification = defineNotification({
   type: 'elasticsearch',
   description: 'Index one document per source and run into Elasticsearch/OpenSearch.',
-  options: ElasticsearchOptions,
+  get options() {
+    return ElasticsearchOptions();
+  },
   records: true,
   secrets: ['api_key'],
   problems(options) {

@@ -13,7 +13,7 @@ import type { FlagfileOptions } from './schema.js';
 const DEFAULTS = { start: false, success: true, failure: false };
 export const FLAG_CONTENT = 'OK';
 
-export function create(options: NotificationOptions<typeof FlagfileOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof FlagfileOptions>>): Notifier {
   const file = options.flagfile ?? options.filename;
   if (!file) throw new ConfigError([{ path: `notifications.${options.id}.flagfile`, message: 'required' }]);
   return {

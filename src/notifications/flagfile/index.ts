@@ -9,7 +9,9 @@ import { FlagfileOptions } from './schema.js';
 export const flagfileNotification = defineNotification({
   type: 'flagfile',
   description: 'Touch a file after a fully successful run (monitor its age).',
-  options: FlagfileOptions,
+  get options() {
+    return FlagfileOptions();
+  },
   records: true,
   problems: (options) => (options.flagfile || options.filename ? [] : [{ key: 'flagfile', message: 'required (or filename)' }]),
   create: async (options) => (await import('./create.js')).create(options),

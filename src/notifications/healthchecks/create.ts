@@ -36,7 +36,7 @@ function pingUrlOf(options: HealthchecksOptions): string | undefined {
 
 type Signal = 'start' | 'success' | 'fail';
 
-export function create(options: NotificationOptions<typeof HealthchecksOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof HealthchecksOptions>>): Notifier {
   const plugin = channelId(options, 'healthchecks');
   const found = pingUrlOf(options);
   if (!found) throw new ConfigError([{ path: `notifications.${plugin}.url`, message: 'required (or ping_key and slug)' }]);

@@ -11,7 +11,9 @@ import { HealthchecksOptions } from './schema.js';
 export const healthchecksNotification = defineNotification({
   type: 'healthchecks',
   description: 'Ping a Healthchecks.io check: /start at the beginning, success or /fail at the end of the run.',
-  options: HealthchecksOptions,
+  get options() {
+    return HealthchecksOptions();
+  },
   secrets: ['url', 'ping_key'],
   problems(options) {
     if (options.url && (options.ping_key || options.slug)) return [{ key: 'url', message: 'give either url, or ping_key and slug, not both' }];

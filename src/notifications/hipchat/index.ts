@@ -11,7 +11,9 @@ export const HIPCHAT_RETIRED = 'HipChat was shut down in 2019; use slack, discor
 export const hipchatNotification = defineNotification({
   type: 'hipchat',
   description: 'Retired: HipChat was shut down in 2019.',
-  options: HipchatOptions,
+  get options() {
+    return HipchatOptions();
+  },
   retired: HIPCHAT_RETIRED,
   create(options) {
     throw new NotificationError(HIPCHAT_RETIRED, { plugin: options.id ?? 'hipchat' });

@@ -31,7 +31,7 @@ export function transactionId(event: NotificationEvent, channel: string): string
   return `backup.${event.run.runId}.${channel}.${event.kind}.${source}`.replace(/[^A-Za-z0-9._~-]/g, '_');
 }
 
-export function create(options: NotificationOptions<typeof MatrixOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof MatrixOptions>>): Notifier {
   const plugin = channelId(options, 'matrix');
   const base = options.url.replace(/\/+$/, '');
   const auth = { authorization: `Bearer ${options.access_token}` };

@@ -10,6 +10,8 @@ import { MatrixOptions } from './schema.js';
 export const matrixNotification = defineNotification({
   type: 'matrix',
   description: 'Post to a Matrix room (client-server API, access token).',
-  options: MatrixOptions,
+  get options() {
+    return MatrixOptions();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });

@@ -25,7 +25,7 @@ export function tagsFor(event: NotificationEvent): string {
   return `${warned ? 'warning' : 'white_check_mark'},backup`;
 }
 
-export function create(options: NotificationOptions<typeof NtfyOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof NtfyOptions>>): Notifier {
   const plugin = channelId(options, 'ntfy');
   const url = options.url ?? (options.topic ? `${options.base.replace(/\/+$/, '')}/${options.topic}` : undefined);
   if (!url) throw new ConfigError([{ path: `notifications.${plugin}.url`, message: 'required (or topic)' }]);

@@ -9,7 +9,9 @@ import { NtfyOptions } from './schema.js';
 export const ntfyNotification = defineNotification({
   type: 'ntfy',
   description: 'Publish a push notification to an ntfy topic (ntfy.sh or self-hosted).',
-  options: NtfyOptions,
+  get options() {
+    return NtfyOptions();
+  },
   problems(options) {
     const problems: { key: string; message: string }[] = [];
     if (options.url && options.topic) problems.push({ key: 'url', message: 'give either url, or topic (with base), not both' });

@@ -40,7 +40,7 @@ export function pushUrl(base: string, key: Group['key']): string {
   return `${base.replace(/\/+$/, '')}/metrics/${key.map(([label, value]) => groupingSegment(label, value)).join('/')}`;
 }
 
-export function create(options: NotificationOptions<typeof PrometheusOptions>, ctx: CreateContext): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof PrometheusOptions>>, ctx: CreateContext): Notifier {
   const plugin = options.id ?? 'prometheus';
   if (!options.url && !options.textfile) throw new NotificationError('set url (pushgateway) or textfile', { plugin });
   const job = options.job ?? ctx.job.name;

@@ -13,7 +13,9 @@ import { PrometheusOptions } from './schema.js';
 export const prometheusNotification = defineNotification({
   type: 'prometheus',
   description: 'Backup metrics per source to a Prometheus pushgateway and/or a node_exporter textfile.',
-  options: PrometheusOptions,
+  get options() {
+    return PrometheusOptions();
+  },
   records: true,
   problems(options) {
     const problems = loginProblems(options);

@@ -14,7 +14,7 @@ export function escapeSlack(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-export function create(options: NotificationOptions<typeof SlackOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof SlackOptions>>): Notifier {
   return {
     wants: chatWants(options),
     async notify(event, { signal }) {

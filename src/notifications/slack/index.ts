@@ -8,7 +8,9 @@ import { SlackOptions } from './schema.js';
 export const slackNotification = defineNotification({
   type: 'slack',
   description: 'Post to a Slack channel through an incoming webhook.',
-  options: SlackOptions,
+  get options() {
+    return SlackOptions();
+  },
   secrets: ['url'],
   create: async (options) => (await import('./create.js')).create(options),
 });

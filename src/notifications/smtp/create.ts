@@ -74,7 +74,7 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-export function create(options: NotificationOptions<typeof SmtpOptions>, ctx: CreateContext): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof SmtpOptions>>, ctx: CreateContext): Notifier {
   const plugin = options.id ?? 'smtp';
   const defaults = { start: false, success: !!options.success_to, failure: !!options.failure_to };
   // An explicit notify_on_success/failure without its own address falls back to the other one.

@@ -11,7 +11,9 @@ import { SmtpOptions } from './schema.js';
 export const smtpNotification = defineNotification({
   type: 'smtp',
   description: 'E-mail through an SMTP server: success mails to success_to, failure mails to failure_to.',
-  options: SmtpOptions,
+  get options() {
+    return SmtpOptions();
+  },
   problems(options) {
     const problems = loginProblems(options);
     if (options.use_ssl && options.use_tls) problems.push({ key: 'use_tls', message: 'use either use_ssl (implicit TLS) or use_tls (STARTTLS), not both' });

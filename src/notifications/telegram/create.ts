@@ -9,7 +9,7 @@ import type { TelegramOptions } from './schema.js';
 /** sendMessage accepts 1-4096 characters of text. */
 const MAX_TEXT = 4096;
 
-export function create(options: NotificationOptions<typeof TelegramOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof TelegramOptions>>): Notifier {
   const plugin = channelId(options, 'telegram');
   const url = `${options.api_base.replace(/\/+$/, '')}/bot${options.api_token}/sendMessage`;
   return {

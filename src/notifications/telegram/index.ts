@@ -9,6 +9,8 @@ import { TelegramOptions } from './schema.js';
 export const telegramNotification = defineNotification({
   type: 'telegram',
   description: 'Send a Telegram message from a bot (Bot API sendMessage).',
-  options: TelegramOptions,
+  get options() {
+    return TelegramOptions();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });

@@ -52,7 +52,7 @@ export function pushMessage(run: RunReport): string {
   return oneLine.length > MAX_MSG ? `${oneLine.slice(0, MAX_MSG - 1)}…` : oneLine;
 }
 
-export function create(options: NotificationOptions<typeof UptimeKumaOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof UptimeKumaOptions>>): Notifier {
   const plugin = channelId(options, 'uptime-kuma');
   const pushUrl = pushUrlOf(options);
   if (!pushUrl) throw new ConfigError([{ path: `notifications.${plugin}.push_url`, message: 'required (or url and token)' }]);

@@ -11,7 +11,9 @@ import { UptimeKumaOptions } from './schema.js';
 export const uptimeKumaNotification = defineNotification({
   type: 'uptime-kuma',
   description: 'Push the run result to an Uptime Kuma push monitor (once per run).',
-  options: UptimeKumaOptions,
+  get options() {
+    return UptimeKumaOptions();
+  },
   secrets: ['push_url'],
   problems(options) {
     if (options.push_url && (options.url || options.token)) return [{ key: 'push_url', message: 'give either push_url, or url and token, not both' }];

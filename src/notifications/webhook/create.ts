@@ -31,7 +31,7 @@ export function webhookSignature(body: string | Buffer, secret: string): string 
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
-export function create(options: NotificationOptions<typeof WebhookOptions>): Notifier {
+export function create(options: NotificationOptions<ReturnType<typeof WebhookOptions>>): Notifier {
   const events = new Set(options.events ?? ['run']);
   const flags = makeWants(options, { start: true, success: true, failure: true }, { perSource: true, perRun: true });
   for (const [name, value] of Object.entries(options.headers ?? {})) {

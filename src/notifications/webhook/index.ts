@@ -8,7 +8,9 @@ import { WebhookOptions } from './schema.js';
 export const webhookNotification = defineNotification({
   type: 'webhook',
   description: 'POST the run report as JSON to a URL (optionally HMAC-signed).',
-  options: WebhookOptions,
+  get options() {
+    return WebhookOptions();
+  },
   // The URL is a secret as a whole: receivers authorize by a token in its path or query.
   secrets: ['url'],
   create: async (options) => (await import('./create.js')).create(options),
