@@ -40,7 +40,7 @@ interface B2UnfinishedFile {
   uploadTimestamp: number;
 }
 
-export function create(options: DestinationOptions<typeof B2Options>): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof B2Options>>): Destination {
   const root = normalisePrefix(options.prefix);
   const partSize = (options.part_size_mb ?? 100) * MB;
   const endpoint = (options.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');

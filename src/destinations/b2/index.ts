@@ -15,6 +15,8 @@ export const b2Destination = defineDestination({
   type: 'b2',
   aliases: ['backblaze'],
   description: 'A Backblaze B2 bucket (native API; large files in parts, cancelled on failure).',
-  options: B2Options,
+  get options() {
+    return B2Options();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });

@@ -72,7 +72,7 @@ function failureOf(error: unknown): DropboxFailure {
   return { status, summary };
 }
 
-export function create(options: DestinationOptions<typeof DropboxOptions>): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof DropboxOptions>>): Destination {
   const folder = normaliseFolder(options.folder);
   const chunkSize = (options.chunk_size_mb ?? 8) * MIB;
   const fetchImpl = dropboxFetch(options.endpoint);

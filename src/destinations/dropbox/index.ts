@@ -13,7 +13,9 @@ import { DropboxOptions } from './schema.js';
 export const dropboxDestination = defineDestination({
   type: 'dropbox',
   description: 'A Dropbox folder (upload sessions: no 150 MB limit; access token or refresh token).',
-  options: DropboxOptions,
+  get options() {
+    return DropboxOptions();
+  },
   problems(options) {
     if (options.access_token || (options.refresh_token && options.app_key)) return [];
     if (options.refresh_token) return [{ key: 'app_key', message: 'required with refresh_token (the app key of the Dropbox app)' }];

@@ -40,7 +40,7 @@ function header(headers: unknown, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-export function create(options: DestinationOptions<typeof GdriveOptions>): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof GdriveOptions>>): Destination {
   const chunkSize = (options.chunk_size_mb ?? 8) * MIB;
   const allDrives = options.supports_all_drives ?? true;
   const driveFlags = allDrives ? { supportsAllDrives: true } : {};

@@ -17,6 +17,8 @@ export const gdriveDestination = defineDestination({
   type: 'gdrive',
   aliases: ['google-drive'],
   description: 'A Google Drive folder (service account, resumable uploads; shared drives supported).',
-  options: GdriveOptions,
+  get options() {
+    return GdriveOptions();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });

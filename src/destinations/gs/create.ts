@@ -16,7 +16,7 @@ import type { GsOptions } from './schema.js';
 const SCOPE = 'https://www.googleapis.com/auth/devstorage.read_write';
 const MIB = 1024 * 1024;
 
-export function create(options: DestinationOptions<typeof GsOptions>): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof GsOptions>>): Destination {
   const root = normalisePrefix(options.prefix);
   const chunkSize = (options.chunk_size_mb ?? 16) * MIB;
   const where = `gs://${options.bucket}/${root}`;

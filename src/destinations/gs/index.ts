@@ -13,6 +13,8 @@ export const gsDestination = defineDestination({
   type: 'gs',
   aliases: ['gcs'],
   description: 'A Google Cloud Storage bucket (resumable uploads, service account key or Application Default Credentials).',
-  options: GsOptions,
+  get options() {
+    return GsOptions();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });

@@ -20,7 +20,7 @@ async function fsyncPath(path: string): Promise<void> {
   }
 }
 
-export function create(options: DestinationOptions<typeof LocalOptions>): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof LocalOptions>>): Destination {
   const root = resolve(options.path);
   const doSync = options.fsync ?? true;
   const fail = (message: string, cause?: unknown) => new DestinationError(message, { plugin: options.id, cause });

@@ -8,6 +8,8 @@ import { LocalOptions } from './schema.js';
 export const localDestination = defineDestination({
   type: 'local',
   description: 'A folder on this machine (local disk, mounted NFS/SMB share, USB drive).',
-  options: LocalOptions,
+  get options() {
+    return LocalOptions();
+  },
   create: async (options) => (await import('./create.js')).create(options),
 });

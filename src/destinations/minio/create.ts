@@ -28,7 +28,7 @@ function factsOf(error: unknown): S3ErrorFacts {
   return { code: network ? undefined : e.code, status, network, message };
 }
 
-export async function create(options: DestinationOptions<typeof MinioOptions>): Promise<Destination> {
+export async function create(options: DestinationOptions<ReturnType<typeof MinioOptions>>): Promise<Destination> {
   const Minio = await import('minio');
   const parsed = parseEndpoint(options.endpoint);
   if (!parsed) throw new DestinationError(`endpoint "${options.endpoint}" is not host or host:port`, { plugin: options.id });

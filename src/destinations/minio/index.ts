@@ -9,7 +9,9 @@ import { MinioOptions } from './schema.js';
 export const minioDestination = defineDestination({
   type: 'minio',
   description: 'A MinIO bucket or another S3-compatible service (DigitalOcean Spaces...) through the MinIO SDK.',
-  options: MinioOptions,
+  get options() {
+    return MinioOptions();
+  },
   problems(options) {
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(options.endpoint)) {
       return [{ key: 'endpoint', message: 'give host or host:port without http:// or https:// (TLS is chosen by "secure")' }];

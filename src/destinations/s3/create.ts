@@ -34,7 +34,7 @@ function isNotFound(error: unknown): boolean {
   return code === 'NoSuchKey' || code === 'NotFound' || status === 404;
 }
 
-export async function create(options: DestinationOptions<typeof S3Options>): Promise<Destination> {
+export async function create(options: DestinationOptions<ReturnType<typeof S3Options>>): Promise<Destination> {
   const sdk = await import('@aws-sdk/client-s3');
   // The SDK warns on every start that its releases after January 2027 need Node 22; the
   // version pinned here supports Node 20, and that warning would reach cron mail nightly.

@@ -10,7 +10,9 @@ import { S3Options } from './schema.js';
 export const s3Destination = defineDestination({
   type: 's3',
   description: 'An Amazon S3 bucket, or an S3-compatible service (MinIO, Wasabi, Ceph, Garage...) via endpoint_url.',
-  options: S3Options,
+  get options() {
+    return S3Options();
+  },
   problems(options) {
     const problems: { key: string; message: string }[] = [];
     if (options.sse_kms_key_id && options.sse !== 'aws:kms') problems.push({ key: 'sse_kms_key_id', message: 'only used with "sse": "aws:kms"' });

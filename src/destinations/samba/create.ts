@@ -37,7 +37,7 @@ function ancestry(folder: string): string[] {
 const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
 const baseOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
-export function create(options: DestinationOptions<typeof SambaOptions>, ctx: CreateContext): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof SambaOptions>>, ctx: CreateContext): Destination {
   const username = options.credentials?.username ?? options.username;
   const password = options.credentials?.password ?? options.password;
   const fail = (message: string) => new DestinationError(message, { plugin: options.id });

@@ -12,7 +12,9 @@ import { SambaOptions } from './schema.js';
 export const sambaDestination = defineDestination({
   type: 'samba',
   description: 'A folder on an SMB share (Samba, Windows, NAS) through smbclient.',
-  options: SambaOptions,
+  get options() {
+    return SambaOptions();
+  },
   problems(options) {
     const problems: { key: string; message: string }[] = [];
     const username = options.credentials?.username ?? options.username;

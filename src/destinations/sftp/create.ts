@@ -46,7 +46,7 @@ function hasExtension(sftp: SFTPWrapper, name: string): boolean {
   return extensions?.[name] !== undefined;
 }
 
-export function create(options: DestinationOptions<typeof SftpOptions>, { job }: CreateContext): Destination {
+export function create(options: DestinationOptions<ReturnType<typeof SftpOptions>>, { job }: CreateContext): Destination {
   const fail = (message: string, errorOptions: BackupErrorOptions = {}) => new DestinationError(message, { plugin: options.id, ...errorOptions });
   const target: SshTarget = sshTargetOf(
     {

@@ -10,6 +10,8 @@ import { SftpOptions } from './schema.js';
 export const sftpDestination = defineDestination({
   type: 'sftp',
   description: 'A folder on an SSH server, over SFTP.',
-  options: SftpOptions,
+  get options() {
+    return SftpOptions();
+  },
   create: async (options, ctx) => (await import('./create.js')).create(options, ctx),
 });
