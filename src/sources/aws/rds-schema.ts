@@ -5,12 +5,13 @@
  */
 import { z } from 'zod';
 import { flag, secret, text } from '../../config/fields.js';
+import { lazySchema } from '../../plugin.js';
 import { AwsConnectionShape, seconds } from './schema.js';
 
 export const DEFAULT_INSTANCE_CLASS = 'db.t3.small';
 
-export const RdsRestoreShape = {
-  ...AwsConnectionShape,
+export const RdsRestoreShape = lazySchema(() => ({
+  ...AwsConnectionShape(),
   instancename: text('Identifier of the RDS instance whose newest automated snapshot is restored (the live instance is never touched).'),
   security_group: z
     .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -29,4 +30,4 @@ export const RdsRestoreShape = {
   wait_for_deletion: flag('After the dump, wait until RDS reports the temporary instance gone (default: ask for deletion and go on).').optional(),
   dbuser: text('Database user for the dump (on a restored snapshot, the live instance\'s users and passwords apply).').optional(),
   dbpass: secret('Password of dbuser; written to a temporary 0600 credentials file, never put on a command line.').optional(),
-};
+}));

@@ -70,7 +70,7 @@ function recordOf(s: Snapshot): SnapshotRecord {
   return { id: s.id, name: s.name, time_created: s.timeCreated?.toISOString(), provisioning_state: s.provisioningState, disk_size_gb: s.diskSizeGB, incremental: s.incremental };
 }
 
-export function create(o: SourceOptions<typeof AzureManagedDiskOptions>): Source {
+export function create(o: SourceOptions<ReturnType<typeof AzureManagedDiskOptions>>): Source {
   let session: { client: ComputeManagementClient; kind: string } | undefined;
   const connect = async () => {
     if (!session) {

@@ -10,7 +10,9 @@ import { AzureManagedDiskOptions } from './schema.js';
 export const azureManagedDiskSource = defineSource({
   type: 'azure-managed-disk',
   description: 'A snapshot of an Azure managed disk in another resource group, pruned to retain_snapshots; stores a JSON record of it.',
-  options: AzureManagedDiskOptions,
+  get options() {
+    return AzureManagedDiskOptions();
+  },
   problems(o) {
     const problems: { key: string; message: string }[] = [];
     const given = (['tenant_id', 'client_id', 'client_secret'] as const).filter((k) => o[k] !== undefined);

@@ -6,7 +6,7 @@ import { SshConnectionShape } from '../ssh/schema.js';
 export const FolderSshOptions = lazySchema(() => {
   const folder = FolderOptions().shape;
   return z.object({
-    ...SshConnectionShape,
+    ...SshConnectionShape(),
     ...folder,
     path: folder.path.describe(
       'File or folder on sshhost to back up; stored as ./<basename> relative to its parent (as the local folder source does). Relative paths start in the SSH user\'s home.',

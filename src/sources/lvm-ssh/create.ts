@@ -51,7 +51,7 @@ export function snapshotsToRemove(
   return ours.filter((n) => !keep.has(n));
 }
 
-export function create(options: SourceOptions<typeof LvmSshOptions>, { job, logger }: CreateContext): Source {
+export function create(options: SourceOptions<ReturnType<typeof LvmSshOptions>>, { job, logger }: CreateContext): Source {
   const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
   const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
   const vg = options.vg_name;

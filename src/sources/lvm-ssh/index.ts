@@ -12,7 +12,9 @@ import { LvmSshOptions } from './schema.js';
 export const lvmSshSource = defineSource({
   type: 'lvm-ssh',
   description: 'An LVM logical volume on another host: snapshot, raw image streamed with dd over SSH.',
-  options: LvmSshOptions,
+  get options() {
+    return LvmSshOptions();
+  },
   secrets: SSH_SECRET_KEYS,
   create: async (options, ctx) => (await import('./create.js')).create(options, ctx),
 });

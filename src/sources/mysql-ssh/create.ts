@@ -29,7 +29,7 @@ export function mysqlRemoteScript(conn: MysqlConnection, configured: string | un
   return remoteScript(`${prelude}${program} --defaults-file=${SECRET_FILE}${rest}`, mysqlOptionFile(conn));
 }
 
-export function create(options: SourceOptions<typeof MysqlSshOptions>, { job, logger }: CreateContext): Source {
+export function create(options: SourceOptions<ReturnType<typeof MysqlSshOptions>>, { job, logger }: CreateContext): Source {
   const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
   const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
   if (options.defaults !== undefined) {

@@ -13,7 +13,9 @@ import { MysqlSshOptions } from './schema.js';
 export const mysqlSshSource = defineSource({
   type: 'mysql-ssh',
   description: 'MySQL or MariaDB databases dumped by mysqldump on another host over SSH, into one SQL file.',
-  options: MysqlSshOptions,
+  get options() {
+    return MysqlSshOptions();
+  },
   secrets: SSH_SECRET_KEYS,
   problems(options) {
     return mysqlDumpProblems(options);

@@ -11,7 +11,7 @@ import { secretFilesPerDir, withSecretFile } from '../sql/secret-files.js';
 import type { Artifact, RestoreTarget, Source, SourceContext, SourceOptions } from '../types.js';
 import type { MysqlOptions } from './schema.js';
 
-export function create(options: SourceOptions<typeof MysqlOptions>, { logger }: CreateContext): Source {
+export function create(options: SourceOptions<ReturnType<typeof MysqlOptions>>, { logger }: CreateContext): Source {
   if (options.defaults !== undefined) {
     const ignored = (['dbuser', 'dbpass'] as const).filter((key) => options[key] !== undefined);
     if (ignored.length > 0) logger.warn(`source ${options.id}: ${ignored.join(' and ')} ignored: "defaults" (${options.defaults}) provides the credentials, as in the original tool`);

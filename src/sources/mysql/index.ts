@@ -11,7 +11,9 @@ import { MysqlOptions } from './schema.js';
 export const mysqlSource = defineSource({
   type: 'mysql',
   description: 'MySQL or MariaDB databases, dumped with mysqldump (mariadb-dump) into one SQL file.',
-  options: MysqlOptions,
+  get options() {
+    return MysqlOptions();
+  },
   problems(options) {
     const problems: KeyProblem[] = [];
     if (options.dbhost === undefined && options.defaults === undefined) {

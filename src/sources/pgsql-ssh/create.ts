@@ -30,7 +30,7 @@ export function pgRemoteScript(conn: PgConnection, argv: readonly string[]): Rem
   return remoteScript(`unset PGPASSWORD; PGPASSFILE=${SECRET_FILE}; export PGPASSFILE; ${shellCommand(argv)}`, content);
 }
 
-export function create(options: SourceOptions<typeof PgsqlSshOptions>, { job }: CreateContext): Source {
+export function create(options: SourceOptions<ReturnType<typeof PgsqlSshOptions>>, { job }: CreateContext): Source {
   const fail: ErrorFactory = (message, errorOptions) => new SourceError(message, { plugin: options.id, ...errorOptions });
   const ssh = new LazySshSession(sshTargetFromOptions(options, job), fail);
   const psql = options.psql_command ?? 'psql';

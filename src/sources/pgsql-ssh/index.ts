@@ -14,7 +14,9 @@ export const pgsqlSshSource = defineSource({
   type: 'pgsql-ssh',
   aliases: ['postgresql-ssh'],
   description: 'PostgreSQL databases dumped by pg_dump on another host over SSH (plain SQL or custom format).',
-  options: PgsqlSshOptions,
+  get options() {
+    return PgsqlSshOptions();
+  },
   secrets: SSH_SECRET_KEYS,
   problems(options) {
     return pgDumpProblems(options);

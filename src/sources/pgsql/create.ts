@@ -10,7 +10,7 @@ import { secretFilesPerDir, withSecretFile } from '../sql/secret-files.js';
 import type { Artifact, RestoreTarget, Source, SourceContext, SourceOptions } from '../types.js';
 import type { PgsqlOptions } from './schema.js';
 
-export function create(options: SourceOptions<typeof PgsqlOptions>): Source {
+export function create(options: SourceOptions<ReturnType<typeof PgsqlOptions>>): Source {
   const filesFor = secretFilesPerDir();
 
   return {

@@ -11,7 +11,9 @@ export const pgsqlSource = defineSource({
   type: 'pgsql',
   aliases: ['postgres', 'postgresql'],
   description: 'PostgreSQL databases, dumped with pg_dump (plain SQL or custom format), roles with pg_dumpall --globals-only.',
-  options: PgsqlOptions,
+  get options() {
+    return PgsqlOptions();
+  },
   problems(options) {
     return pgDumpProblems(options);
   },

@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import { lazySchema } from '../../plugin.js';
 import { PgsqlConnectionShape, PgsqlDumpShape } from '../sql/pg-schema.js';
 
-export const PgsqlOptions = z.object({
-  ...PgsqlConnectionShape,
-  ...PgsqlDumpShape,
-});
-export type PgsqlOptions = z.output<typeof PgsqlOptions>;
+export const PgsqlOptions = lazySchema(() =>
+  z.object({
+    ...PgsqlConnectionShape(),
+    ...PgsqlDumpShape(),
+  }),
+);
+export type PgsqlOptions = z.output<ReturnType<typeof PgsqlOptions>>;

@@ -8,7 +8,7 @@ import { pgDumpArtifacts } from '../sql/pg-dump.js';
 import type { Source, SourceOptions } from '../types.js';
 import type { RdsPgsqlOptions } from './schema.js';
 
-export function create(options: SourceOptions<typeof RdsPgsqlOptions>): Source {
+export function create(options: SourceOptions<ReturnType<typeof RdsPgsqlOptions>>): Source {
   return createRdsDumpSource(options, {
     engines: ['postgres'],
     otherEngineHint: (engine) => (/mysql|mariadb/.test(engine) ? 'use "type": "rds"' : 'the rds-pgsql source dumps PostgreSQL only'),

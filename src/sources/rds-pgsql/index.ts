@@ -10,7 +10,9 @@ import { RdsPgsqlOptions } from './schema.js';
 export const rdsPgsqlSource = defineSource({
   type: 'rds-pgsql',
   description: 'RDS PostgreSQL: the newest automated snapshot restored to a temporary instance, dumped with pg_dump, then deleted.',
-  options: RdsPgsqlOptions,
+  get options() {
+    return RdsPgsqlOptions();
+  },
   problems(options) {
     return pgDumpProblems(options);
   },

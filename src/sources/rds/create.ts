@@ -7,7 +7,7 @@ import { mysqlDumpArtifacts } from '../sql/mysql-dump.js';
 import type { Source, SourceOptions } from '../types.js';
 import type { RdsOptions } from './schema.js';
 
-export function create(options: SourceOptions<typeof RdsOptions>): Source {
+export function create(options: SourceOptions<ReturnType<typeof RdsOptions>>): Source {
   return createRdsDumpSource(options, {
     engines: ['mysql', 'mariadb'],
     otherEngineHint: (engine) => (engine.includes('postgres') ? 'use "type": "rds-pgsql"' : 'the rds source dumps MySQL and MariaDB only'),

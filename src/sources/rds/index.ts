@@ -10,7 +10,9 @@ import { RdsOptions } from './schema.js';
 export const rdsSource = defineSource({
   type: 'rds',
   description: 'RDS MySQL/MariaDB: the newest automated snapshot restored to a temporary instance, dumped with mysqldump, then deleted.',
-  options: RdsOptions,
+  get options() {
+    return RdsOptions();
+  },
   problems(options) {
     return mysqlDumpProblems(options);
   },

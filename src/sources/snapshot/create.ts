@@ -40,7 +40,7 @@ function isoOf(date: Date | undefined): string | undefined {
   return date ? date.toISOString() : undefined;
 }
 
-export function create(o: SourceOptions<typeof SnapshotOptions>): Source {
+export function create(o: SourceOptions<ReturnType<typeof SnapshotOptions>>): Source {
   const conn: AwsConnection = {
     region: o.region ?? (o.availability_zone ? regionOfZone(o.availability_zone) : undefined),
     endpoint_url: o.endpoint_url,

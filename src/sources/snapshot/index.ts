@@ -10,7 +10,9 @@ import { SnapshotOptions, regionOfZone } from './schema.js';
 export const snapshotSource = defineSource({
   type: 'snapshot',
   description: 'EBS snapshots of volumes or of every volume of an EC2 instance, tagged, optionally waited for and pruned; stores a JSON record of them.',
-  options: SnapshotOptions,
+  get options() {
+    return SnapshotOptions();
+  },
   problems(o) {
     const problems: { key: string; message: string }[] = [];
     const given = (['volume_id', 'instancename', 'instance_id'] as const).filter((k) => o[k] !== undefined);

@@ -1,17 +1,19 @@
 /**
  * The job-file keys every MySQL-family source (`mysql`, and the `mysql-ssh` and `rds` sources
- * built on it) shares, as zod shapes to spread into a plugin's schema, and the checks across
- * them that a schema cannot express (for a plugin's `problems()`). Plugin declarations import
- * this module; the dump itself is mysql-dump.ts, loaded with a source's instance.
+ * built on it) shares, as zod shapes to spread into a plugin's schema (built on first use, as
+ * those schemas: lazySchema in src/plugin.ts), and the checks across them that a schema cannot
+ * express (for a plugin's `problems()`). Plugin declarations import this module; the dump
+ * itself is mysql-dump.ts, loaded with a source's instance.
  */
 import { z } from 'zod';
 import { flag, port, secret, text, wordList } from '../../config/fields.js';
 import { ShellWordsError, splitShellWords } from '../../lib/shell-words.js';
+import { lazySchema } from '../../plugin.js';
 import { longOption } from './long-option.js';
 import type { KeyProblem } from './types.js';
 
 /** How to reach and log in to the server. */
-export const MysqlConnectionShape = {
+export const MysqlConnectionShape = lazySchema(() => ({
   dbhost: text('Server host name or address. "localhost" means the local Unix socket, as with the mysql client.').optional(),
   port: port('TCP port of the server (default 3306).').optional(),
   dbuser: text('User to connect as.').optional(),
@@ -19,10 +21,10 @@ export const MysqlConnectionShape = {
   defaults: text(
     'An existing MySQL option file (e.g. /home/backups/.my.cnf, with a [client] section) passed as --defaults-file instead of a temporary one; dbuser and dbpass are then ignored, as the original did (dbhost and port still apply, on the command line).',
   ).optional(),
-};
+}));
 
 /** What to dump and how. */
-export const MysqlDumpShape = {
+export const MysqlDumpShape = lazySchema(() => ({
   dbname: wordList(
     'Database(s) to dump into one file: one name, several separated by spaces, or a list; dumped with --databases as the original did (the dump recreates them by name).',
   ).optional(),
@@ -34,7 +36,7 @@ export const MysqlDumpShape = {
     ),
   noevents: flag('Do not pass --events to mysqldump (for servers older than MySQL 5.1).').optional(),
   dump_command: text('The dump program (default: mariadb-dump when installed, else mysqldump).').optional(),
-};
+}));
 
 export interface MysqlDumpSettings {
   dbname?: string[];

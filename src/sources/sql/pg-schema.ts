@@ -1,34 +1,38 @@
 /**
  * The job-file keys every PostgreSQL source (`pgsql`, and the `pgsql-ssh` and `rds-pgsql`
- * sources built on it) shares, as zod shapes to spread into a plugin's schema, and the checks
- * across them that a schema cannot express (for a plugin's `problems()`). Plugin declarations
- * import this module; the dumps themselves are pg-dump.ts, loaded with a source's instance.
+ * sources built on it) shares, as zod shapes to spread into a plugin's schema (built on first
+ * use, as those schemas: lazySchema in src/plugin.ts), and the checks across them that a schema
+ * cannot express (for a plugin's `problems()`). Plugin declarations import this module; the
+ * dumps themselves are pg-dump.ts, loaded with a source's instance.
  */
 import { z } from 'zod';
 import { flag, port, secret, text, wordList } from '../../config/fields.js';
 import { ShellWordsError, splitShellWords } from '../../lib/shell-words.js';
+import { lazySchema } from '../../plugin.js';
 import { longOption } from './long-option.js';
 import type { KeyProblem } from './types.js';
 
 /** How to reach and log in to the server. */
-export const PgsqlConnectionShape = {
+export const PgsqlConnectionShape = lazySchema(() => ({
   dbhost: text('Server host name or address (a path starting with / is a Unix socket directory).'),
   port: port('TCP port of the server.').default(5432),
   dbuser: text('Role to connect as (default: the operating-system user name).').optional(),
   dbpass: secret('Password of dbuser; written to a temporary PGPASSFILE (mode 0600), never put on a command line or in the environment.').optional(),
-};
+}));
 
-export const PgsqlFormat = z
-  .enum(['plain', 'custom'])
-  .describe('"plain" SQL (default, as the original; artifact .sql) or pg_dump\'s "custom" archive (artifact .dump, restored with pg_restore).');
-export type PgsqlFormat = z.output<typeof PgsqlFormat>;
+export const PgsqlFormat = lazySchema(() =>
+  z
+    .enum(['plain', 'custom'])
+    .describe('"plain" SQL (default, as the original; artifact .sql) or pg_dump\'s "custom" archive (artifact .dump, restored with pg_restore).'),
+);
+export type PgsqlFormat = z.output<ReturnType<typeof PgsqlFormat>>;
 
 /** What to dump and how. */
-export const PgsqlDumpShape = {
+export const PgsqlDumpShape = lazySchema(() => ({
   dbname: wordList(
     'Database(s) to dump: one name; several (space separated, or a list); or "*" for every database that accepts connections (templates excluded). One database gives the artifact <id>.sql; several or "*" give <id>.<dbname>.sql each.',
   ),
-  format: PgsqlFormat.default('plain'),
+  format: PgsqlFormat().default('plain'),
   options: z
     .string()
     .optional()
@@ -37,7 +41,7 @@ export const PgsqlDumpShape = {
   dumpall_options: z.string().optional().describe('Extra pg_dumpall options for the globals dump, e.g. "--no-role-passwords".'),
   dump_command: text('The pg_dump program (default "pg_dump"); point it at the client matching the server\'s major version, e.g. /usr/lib/postgresql/16/bin/pg_dump.').optional(),
   dumpall_command: text('The pg_dumpall program (default "pg_dumpall").').optional(),
-};
+}));
 
 export interface PgDumpSettings {
   dbname: string[];

@@ -1,12 +1,14 @@
 /**
  * The SSH keys every `*-ssh` source shares (spread into each plugin's schema), named as the
- * original tool's job files name them: `sshhost`, `sshuser`. The connection target they
+ * original tool's job files name them: `sshhost`, `sshuser`. Built on first use, as the
+ * schemas that spread them (lazySchema in src/plugin.ts). The connection target they
  * describe is target.ts (the connection itself is src/lib/ssh/connection.ts).
  */
 import { z } from 'zod';
 import { port, secret, text } from '../../config/fields.js';
+import { lazySchema } from '../../plugin.js';
 
-export const SshConnectionShape = {
+export const SshConnectionShape = lazySchema(() => ({
   sshhost: text('Host to connect to over SSH (name or address).'),
   sshuser: z.string().min(1).optional().describe('User to log in as on sshhost (default: the user running the backup).'),
   sshport: port('SSH port of sshhost.').default(22),
@@ -31,11 +33,10 @@ export const SshConnectionShape = {
     .max(600)
     .optional()
     .describe('Seconds to wait for the SSH connection and login (default 30).'),
-};
+}));
 
 /** The SSH keys as one object type, for code shared by the ssh sources. */
-export const SshConnectionOptions = z.object(SshConnectionShape);
-export type SshConnectionOptions = z.output<typeof SshConnectionOptions>;
+export type SshConnectionOptions = z.output<z.ZodObject<ReturnType<typeof SshConnectionShape>>>;
 
 /** Secret keys of the shared SSH settings, for each plugin's `secrets`. */
 export const SSH_SECRET_KEYS = ['ssh_password'] as const;

@@ -5,7 +5,7 @@
 import type { Artifact, Source, SourceOptions } from '../types.js';
 import type { VzdumpOptions } from './schema.js';
 
-export function create(options: SourceOptions<typeof VzdumpOptions>): Source {
+export function create(options: SourceOptions<ReturnType<typeof VzdumpOptions>>): Source {
   return {
     // eslint-disable-next-line require-yield
     async *open(ctx): AsyncIterable<Artifact> {

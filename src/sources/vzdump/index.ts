@@ -11,7 +11,9 @@ import { VZDUMP_SOURCE_TYPE, VzdumpOptions, guestSourceId, guestVmid, takesGuest
 export const vzdumpSource = defineSource({
   type: VZDUMP_SOURCE_TYPE,
   description: 'Proxmox VE vzdump archives, encrypted and stored by the vzdump hook mode (backup vzdump-hook).',
-  options: VzdumpOptions,
+  get options() {
+    return VzdumpOptions();
+  },
   storedByHook: 'stored by "backup vzdump-hook" when vzdump runs (see src/vzdump/README.md); a normal run has nothing to dump for it',
   storedIds: {
     listed: (options) => (options.vmids ?? []).map((vmid) => guestSourceId(vmid)),
