@@ -4,14 +4,17 @@
  * (rds, rds-pgsql, snapshot) and the s3 destination.
  */
 import { z } from 'zod';
+import { lazySchema } from '../plugin.js';
 import { secret, text } from './fields.js';
 
-export const AwsCredentials = z
-  .object({
-    aws_access_key_id: text('AWS access key id.'),
-    aws_secret_access_key: secret('AWS secret access key'),
-    aws_session_token: secret('Session token of temporary credentials (optional)').optional(),
-  })
-  .strict()
-  .describe('Static credentials. Omit to use the standard AWS credential chain (environment, ~/.aws, SSO, instance or task role).');
-export type AwsCredentials = z.output<typeof AwsCredentials>;
+export const AwsCredentials = lazySchema(() =>
+  z
+    .object({
+      aws_access_key_id: text('AWS access key id.'),
+      aws_secret_access_key: secret('AWS secret access key'),
+      aws_session_token: secret('Session token of temporary credentials (optional)').optional(),
+    })
+    .strict()
+    .describe('Static credentials. Omit to use the standard AWS credential chain (environment, ~/.aws, SSO, instance or task role).'),
+);
+export type AwsCredentials = z.output<ReturnType<typeof AwsCredentials>>;

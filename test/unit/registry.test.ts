@@ -1,7 +1,8 @@
 /**
  * The registries and the plugin folders agree: every folder under src/<kind>/ with an
  * index.ts is registered, every registered type has a folder named after it with a README,
- * and every option of every plugin is described (the text becomes the JSON Schema and docs).
+ * every option of every plugin is described (the text becomes the JSON Schema and docs), and
+ * every plugin's schema is built on first use.
  * Folders without index.ts hold shared code (src/sources/sql, src/destinations/cloud).
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -47,6 +48,12 @@ for (const [kind, plugins, common] of [
     });
     it('lists exactly the plugin folders', () => {
       expect(plugins.map((p) => p.type).sort()).toEqual(pluginFolders(kind));
+    });
+    it('every plugin builds its options schema on first use, through a getter (a start builds only the schemas its job names)', () => {
+      const eager = plugins.filter((p) => typeof Object.getOwnPropertyDescriptor(p, 'options')?.get !== 'function').map((p) => p.type);
+      expect(eager).toEqual([]);
+      // Built once, then the same schema every time.
+      for (const p of plugins) expect(p.options).toBe(p.options);
     });
     it('has no duplicate type or alias', () => {
       const names = plugins.flatMap((p) => [p.type, ...(p.aliases ?? [])]);

@@ -10,7 +10,7 @@ export const S3Options = lazySchema(() =>
     region: text(
       'Region of the bucket (e.g. eu-west-1). Default: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1; requests to a bucket in another region are redirected.',
     ).optional(),
-    credentials: AwsCredentials.optional(),
+    credentials: AwsCredentials().optional(),
     endpoint_url: z
       .url({ protocol: /^https?$/ })
       .optional()

@@ -10,7 +10,7 @@ import { lazySchema } from '../../plugin.js';
 
 export const AwsConnectionShape = lazySchema(() => ({
   region: text('AWS region (e.g. eu-west-1). Default: AWS_REGION, AWS_DEFAULT_REGION or the profile in ~/.aws/config.').optional(),
-  credentials: AwsCredentials.optional(),
+  credentials: AwsCredentials().optional(),
   endpoint_url: z
     .url({ protocol: /^https?$/ })
     .optional()
