@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   tar gzip zstd gnupg rsync diffutils openssl passwd util-linux systemd
+  faketime   # test/e2e/dry-run-slot.test.ts: two runs started in the same second
   openssh-server openssh-client
   samba smbclient
   prometheus-pushgateway prometheus

@@ -82,7 +82,7 @@ function claimBody(request: ClaimRequest, runKey: string): RunClaim {
  * The highest sequence number stored at this run's time: a slot below it may be free again
  * (retention removed its run), but a run there would sort before an older one.
  */
-async function highestSeq(target: SlotTarget, request: ClaimRequest): Promise<number> {
+async function highestSeq(target: SlotTarget, request: Pick<ClaimRequest, 'sourceId' | 'started'>): Promise<number> {
   const time = target.layout.slotTime(request.started).getTime();
   let highest = 0;
   for await (const object of target.destination.list(target.layout.listPrefix(request.sourceId))) {
@@ -90,6 +90,26 @@ async function highestSeq(target: SlotTarget, request: ClaimRequest): Promise<nu
     if (parsed && parsed.time.getTime() === time) highest = Math.max(highest, parsed.seq);
   }
   return highest;
+}
+
+/**
+ * The first sequence number a run started at `request.started` tries: past the highest stored
+ * at that time on any target. `onError` gets a target whose listing failed (then left out).
+ */
+export async function firstSeq(
+  targets: readonly SlotTarget[],
+  request: Pick<ClaimRequest, 'sourceId' | 'started'>,
+  onError: (target: SlotTarget, error: unknown) => void = () => undefined,
+): Promise<number> {
+  let first = 1;
+  for (const t of targets) {
+    try {
+      first = Math.max(first, (await highestSeq(t, request)) + 1);
+    } catch (error) {
+      onError(t, error);
+    }
+  }
+  return first;
 }
 
 /** Claims one slot, the same sequence number on every target, so the run has one key everywhere. */
@@ -104,8 +124,7 @@ export async function claimRunSlot(targets: readonly SlotTarget[], request: Clai
     }
   };
   const claimName = claimFileName(request.sourceId, request.runId);
-  let first = 1;
-  for (const t of targets) await attempt(t, async () => void (first = Math.max(first, (await highestSeq(t, request)) + 1)));
+  const first = await firstSeq(targets, request, (t, error) => failed.set(t.id, error));
   for (let seq = first; seq < first + MAX_SLOTS && live().length > 0; seq++) {
     if (request.signal.aborted) throw request.signal.reason ?? new PipelineError('interrupted');
     const slotOf = (t: SlotTarget): RunSlot => ({ time: t.layout.slotTime(request.started), seq });

@@ -22,7 +22,7 @@ import type { Encryption } from './encrypt.js';
 import { formatRunKey } from './keys.js';
 import { MANIFEST_FORMAT, isClaimFile, storeManifest, type ManifestFile } from './manifest.js';
 import { applyRetention, hasPolicy, retentionPolicy } from './retention.js';
-import { claimRunSlot, describeClaimFailure, releaseClaims, type ClaimedSlot } from './run-slot.js';
+import { claimRunSlot, describeClaimFailure, firstSeq, releaseClaims, type ClaimedSlot } from './run-slot.js';
 import type { ReadyDestination, SourceRunContext } from './run.js';
 import { dataObjects, describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
 import { storeArtifact } from './store-artifact.js';
@@ -322,11 +322,18 @@ export async function dryRunSource(source: Source, ctx: SourceContext, destinati
     await source.check(ctx);
     log.info(`source ${o.id}: reachable`);
   }
-  for (const d of pairDestinations(destinations, s.report)) {
+  const paired = pairDestinations(destinations, s.report);
+  // The slot the real run would claim now: past any run stored in the same second (a run
+  // started right after another one takes the next sequence number, run-slot.ts).
+  const seq = await firstSeq(
+    paired.filter((d) => d.ready.destination).map((d) => ({ id: d.report.id, destination: d.ready.destination!, layout: d.ready.layout })),
+    { sourceId: o.id, started: s.run.started },
+  );
+  for (const d of paired) {
     if (!d.ready.destination) continue;
     try {
       await d.ready.destination.check?.();
-      const slot = { time: d.ready.layout.slotTime(s.run.started), seq: 1 };
+      const slot = { time: d.ready.layout.slotTime(s.run.started), seq };
       d.report.retention = await prune(d.ready, o.id, runOwner(s.run), { dryRun: true, upcoming: { ...slot, runKey: formatRunKey(slot) } }, log);
       d.report.status = 'skipped';
     } catch (error) {
