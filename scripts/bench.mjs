@@ -335,15 +335,16 @@ async function main() {
     const one = job('fan1', { data, level: 1 });
     const three = job('fan3', { data, level: 1, destinations: 3 });
     log('fan-out: one destination against three ...');
-    const [a, b] = await interleaved(
-      () => timed(`${node} ${bin} run ${q(one)}`, { watch: true }),
-      () => timed(`${node} ${bin} run ${q(three)}`, { watch: true }),
-      RUNS,
-      async () => {
-        clearStores('fan1');
-        clearStores('fan3');
-      },
-    );
+    const runOf = (b, jobFile) => () => timed(`${node} ${b} run ${q(jobFile)}`, { watch: true });
+    const sides = [runOf(bin, one), runOf(bin, three), ...(base ? [runOf(base, one), runOf(base, three)] : [])];
+    const [a, b, baseOne, baseThree] = await interleavedAll(sides, RUNS, async () => {
+      clearStores('fan1');
+      clearStores('fan3');
+    });
+    if (baseOne && baseThree) {
+      against.push(['backup text -1 to 1 local destination', baseOne, a]);
+      against.push(['backup text -1 to 3 local destinations', baseThree, b]);
+    }
     const factor = b.seconds / a.seconds;
     rows.push(['backup text -1, 1 vs 3 local destinations', '', a.seconds, b.seconds, a.seconds / b.seconds, a.cpu, b.cpu, b.cpu / a.cpu, b.peakMiB]);
     goals.push([`fan-out: 3 destinations ≤ ${GOALS.fanout}x the time of 1`, factor <= GOALS.fanout, `${factor.toFixed(2)}x`]);
