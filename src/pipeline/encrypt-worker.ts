@@ -19,39 +19,7 @@ function current(): SeipdEncryptor {
   return encryptor;
 }
 
-/** Below this, adjacent output chunks are sent as one. */
-const SMALL = 256;
-
-/**
- * Adjacent small chunks (a piece's header, the ends of a CFB block split between pieces) as one
- * buffer of its own: each chunk costs the transfer and every stage downstream a turn.
- */
-function coalesce(chunks: readonly Uint8Array[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let run: Uint8Array[] = [];
-  const endRun = () => {
-    if (run.length > 1) out.push(new Uint8Array(Buffer.concat(run))); // a copy that owns its memory
-    else out.push(...run);
-    run = [];
-  };
-  for (const chunk of chunks) {
-    if (chunk.length < SMALL) run.push(chunk);
-    else {
-      endRun();
-      out.push(chunk);
-    }
-  }
-  endRun();
-  return out;
-}
-
-function send(message: FromWorker): void {
-  if (message.type === 'error') port.postMessage(message);
-  else {
-    const chunks = coalesce(message.chunks);
-    port.postMessage({ ...message, chunks }, transferable(chunks));
-  }
-}
+const send = (message: FromWorker) => port.postMessage(message, message.type === 'error' ? [] : transferable(message.chunks));
 
 port.on('message', (message: ToWorker) => {
   try {

@@ -19,7 +19,9 @@
  *
  * The encryptor is synchronous and allocation-light: each output buffer is a fresh header or a
  * fresh buffer of ciphertext (owning its ArrayBuffer, so it can be transferred between
- * threads), never a view into memory the encryptor still uses. The input is never written to.
+ * threads), never a view into memory the encryptor still uses. Adjacent small outputs (a
+ * piece's header, the ends of a CFB block split between pieces) come as one buffer: each chunk
+ * costs every stage downstream a turn. The input is never written to.
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { ByteQueue } from '../lib/byte-queue.js';
@@ -30,6 +32,8 @@ const BLOCK = 16;
 const TAG_SEIPD = 18;
 const TAG_LITERAL = 11;
 const TAG_MDC = 19;
+/** Adjacent output chunks shorter than this are joined into one. */
+const SMALL = 256;
 /** 1 MiB pieces: few headers, and a piece's ciphertext is one message between threads. */
 export const DEFAULT_PIECE_LOG2 = 20;
 
@@ -94,7 +98,7 @@ export class SeipdEncryptor {
       this.queuePlain(Uint8Array.from(header));
       for (const part of this.literal.take(this.piece)) this.queuePlain(part);
     }
-    return this.encryptPieces();
+    return coalesce(this.encryptPieces());
   }
 
   final(): Uint8Array[] {
@@ -109,7 +113,7 @@ export class SeipdEncryptor {
     const body = this.plain.bytes + (this.seipdStarted ? 0 : 1);
     const header = this.seipdStarted ? definiteLength(body) : [newTag(TAG_SEIPD), ...definiteLength(body), 1];
     out.push(Uint8Array.from(header), ...this.cipher.update(this.plain.takeAll()));
-    return out;
+    return coalesce(out);
   }
 
   private queuePlain(part: Uint8Array): void {
@@ -129,6 +133,33 @@ export class SeipdEncryptor {
       out.push(...this.cipher.update(this.plain.take(room)));
     }
   }
+}
+
+/** `chunks` with each run of adjacent small ones joined into a new buffer of its own. */
+function coalesce(chunks: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [];
+  const endRun = () => {
+    if (run.length > 1) {
+      const joined = new Uint8Array(run.reduce((n, c) => n + c.length, 0));
+      let at = 0;
+      for (const c of run) {
+        joined.set(c, at);
+        at += c.length;
+      }
+      out.push(joined);
+    } else out.push(...run);
+    run = [];
+  };
+  for (const chunk of chunks) {
+    if (chunk.length < SMALL) run.push(chunk);
+    else {
+      endRun();
+      out.push(chunk);
+    }
+  }
+  endRun();
+  return out;
 }
 
 /** The buffers of `chunks` that can be transferred between threads: whole, distinct ArrayBuffers. */

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptStream, forceSeipdV1 } from '../../src/pipeline/encrypt.js';
-import { SeipdEncryptor, definiteLength } from '../../src/pipeline/openpgp-seipd.js';
+import { SeipdEncryptor, definiteLength, transferable } from '../../src/pipeline/openpgp-seipd.js';
 import { sessionKeyPackets } from '../../src/pipeline/openpgp-session.js';
 import { describeWith } from '../support/binaries.js';
 import { gpgDecrypt, makeGpgHome, type GpgHome } from '../support/gpg.js';
@@ -149,6 +149,34 @@ describeWith(['gpg'], 'native SEIPD encryption, read by gpg and openpgp.js', () 
       if (log2 === undefined || size % 7 === 0 || size > 530 || size === 458 || size === 459) {
         expect((await gpgWithSessionKey(await save(message), sessionKey)).equals(data), why).toBe(true);
       }
+    }
+  });
+
+  it('every output chunk owns its memory: each call\'s output transferred away at once (as the worker does), the file still decrypts', async () => {
+    const { sessionKey, packets } = await sessionKeyPackets({ kind: 'passphrase', passphrase: PASSPHRASE });
+    for (const [log2, size, step] of [
+      [9, 20_000, 700],
+      [undefined, 3 * MiB + 17, 65536],
+      [undefined, 2 * MiB + 5, 1_000_003],
+    ] as const) {
+      const data = randomBytes(size);
+      const encryptor = new SeipdEncryptor(sessionKey, { pieceLog2: log2 });
+      const received: Uint8Array[] = [];
+      const hand = (chunks: Uint8Array[], why: string) => {
+        // Whole buffers, each its own: the worker transfers them all (a shared one would be
+        // detached under a chunk still to be sent; a view would be copied).
+        expect(transferable(chunks).length, why).toBe(chunks.length);
+        // Adjacent small chunks come joined (each chunk costs the stages downstream a turn).
+        expect(chunks.some((c, i) => i > 0 && c.length < 256 && chunks[i - 1]!.length < 256), why).toBe(false);
+        received.push(...structuredClone(chunks, { transfer: transferable(chunks) }));
+        for (const c of chunks) expect(c.byteLength, `${why}: transferred`).toBe(0);
+      };
+      for (let i = 0; i < data.length; i += step) hand(encryptor.update(data.subarray(i, i + step)), `update at ${i}`);
+      hand(encryptor.final(), 'final');
+      const message = Buffer.concat([packets, ...received]);
+      const why = `pieces 2^${log2 ?? 20}, ${size} bytes in calls of ${step}`;
+      expect((await openpgpDecrypt(message, { sessionKey })).equals(data), why).toBe(true);
+      expect((await gpgWithSessionKey(await save(message), sessionKey)).equals(data), why).toBe(true);
     }
   });
 
