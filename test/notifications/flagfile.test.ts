@@ -13,10 +13,16 @@ describe('flagfile', () => {
   });
   afterEach(() => tmp.remove());
 
-  it('writes OK, as the original did, after a successful run (scripts compare its content)', async () => {
+  it('writes OK, as the original did, after a successful run (scripts compare its content), readable by the monitoring user under the runner\'s umask 077', async () => {
     const file = join(tmp.path, 'state', 'nightly.ok');
-    await deliver(await buildNotifier(flagfileNotification, { flagfile: file }), eventsOf(makeRunReport({ status: 'success' })));
+    const umask = process.umask(0o077);
+    try {
+      await deliver(await buildNotifier(flagfileNotification, { flagfile: file }), eventsOf(makeRunReport({ status: 'success' })));
+    } finally {
+      process.umask(umask);
+    }
     expect(await readFile(file, 'utf8')).toBe('OK');
+    expect((await stat(file)).mode & 0o777).toBe(0o644);
     expect(await readdir(join(tmp.path, 'state'))).toEqual(['nightly.ok']);
   });
 

@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPermanentHttpError } from '../../src/lib/http.js';
@@ -227,6 +227,20 @@ describe('prometheus notification (node_exporter textfile)', () => {
       expect(text.match(/^# TYPE backup_runner_last_run_status gauge$/gm)).toHaveLength(1);
       expect(await readdir(dir.path)).toEqual(['backup.prom']);
     } finally {
+      await dir.remove();
+    }
+  });
+
+  it('the textfile is readable by node_exporter (mode 0644) under the umask 077 the runner works with', async () => {
+    const dir = await makeTempDir();
+    const umask = process.umask(0o077);
+    try {
+      const file = join(dir.path, 'backup.prom');
+      const notifier = await buildNotifier(prometheusNotification, { id: 'prom', textfile: file });
+      await deliver(notifier, eventsOf(runAt(DAY1, [{ id: 'db', ok: true }])));
+      expect((await stat(file)).mode & 0o777).toBe(0o644);
+    } finally {
+      process.umask(umask);
       await dir.remove();
     }
   });

@@ -22,8 +22,10 @@ export function create(options: NotificationOptions<ReturnType<typeof FlagfileOp
     async notify() {
       await mkdir(dirname(file), { recursive: true });
       // Exactly what the original wrote (no newline). Written aside and renamed, so a reader
-      // never sees an empty file; the rename also sets the modification time.
-      await writeFileAtomically(file, FLAG_CONTENT);
+      // never sees an empty file; the rename also sets the modification time. Readable by the
+      // monitoring's own user (mode 0644, as the original's file under the usual umask), not
+      // only by the runner's umask 077.
+      await writeFileAtomically(file, FLAG_CONTENT, { mode: 0o644 });
     },
   };
 }
