@@ -56,6 +56,6 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
-cli.writeCodeCache();
+await cli.writeCodeCache();
 // The run leaves nothing that must finish (its workers are idle and unreferenced): exit now.
 process.exit(0);

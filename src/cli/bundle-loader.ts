@@ -13,10 +13,11 @@
  * version) costs nothing but the time it saves; the bundle is compiled as usual.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Script } from 'node:vm';
+import { writeFileAtomically } from '../lib/atomic-file.js';
 
 const DIGEST_BYTES = 32;
 
@@ -25,7 +26,7 @@ export interface LoadedCli {
   /** Whether V8 took the cache (false: none, another bundle's, or rejected by V8). */
   readonly cacheUsed: boolean;
   /** Writes the code cache as it is now (everything compiled so far), aside then renamed. */
-  writeCodeCache(): void;
+  writeCodeCache(): Promise<void>;
 }
 
 export const codeCachePath = (bundlePath: string): string => `${bundlePath}.cache`;
@@ -49,13 +50,10 @@ export function loadCli(bundlePath: string): LoadedCli {
   return {
     main,
     cacheUsed: cached !== undefined && !script.cachedDataRejected,
-    writeCodeCache() {
-      const temporary = `${cachePath}.new-${process.pid}`;
+    async writeCodeCache() {
       const data = script.createCachedData();
-      writeFileSync(temporary, Buffer.concat([digest, sha256(data), data]));
-      // Readable by every user who may run the CLI (the CLI itself runs with umask 077).
-      chmodSync(temporary, 0o644);
-      renameSync(temporary, cachePath);
+      // Readable by every user who may run the CLI.
+      await writeFileAtomically(cachePath, Buffer.concat([digest, sha256(data), data]), { mode: 0o644 });
     },
   };
 }

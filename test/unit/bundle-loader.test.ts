@@ -30,7 +30,13 @@ describe('bundle loader', () => {
     const first = loadCli(bundle);
     expect(first.cacheUsed).toBe(false);
     expect(await first.main(['node', 'backup'])).toBe(1);
-    first.writeCodeCache();
+    // Under the umask the CLI itself sets (the training runs the CLI in this process).
+    const umask = process.umask(0o077);
+    try {
+      await first.writeCodeCache();
+    } finally {
+      process.umask(umask);
+    }
     expect(statSync(codeCachePath(bundle)).mode & 0o777).toBe(0o644);
 
     const second = loadCli(bundle);
@@ -42,7 +48,7 @@ describe('bundle loader', () => {
     writeFileSync(bundle, bundleSource(1));
     const old = loadCli(bundle);
     await old.main([]);
-    old.writeCodeCache();
+    await old.writeCodeCache();
 
     const replaced = bundleSource(2);
     expect(replaced.length).toBe(bundleSource(1).length);
@@ -56,7 +62,7 @@ describe('bundle loader', () => {
     writeFileSync(bundle, bundleSource(3));
     const made = loadCli(bundle);
     await made.main([]);
-    made.writeCodeCache();
+    await made.writeCodeCache();
     const cache = readFileSync(codeCachePath(bundle));
 
     // The bundle digest intact, V8's data damaged (V8 itself would take it: it checks no sum).
@@ -79,7 +85,7 @@ describe('bundle loader', () => {
     writeFileSync(bundle, 'exports.main = async () => ((await __load("node:path")).posix.sep === "/" ? 7 : 8);\n');
     const first = loadCli(bundle);
     expect(await first.main([])).toBe(7);
-    first.writeCodeCache();
+    await first.writeCodeCache();
     const cached = loadCli(bundle);
     expect(cached.cacheUsed).toBe(true);
     expect(await cached.main([])).toBe(7);
