@@ -22,7 +22,7 @@ import type { Encryption } from './encrypt.js';
 import { formatRunKey } from './keys.js';
 import { MANIFEST_FORMAT, isClaimFile, storeManifest, type ManifestFile } from './manifest.js';
 import { applyRetention, hasPolicy, retentionPolicy } from './retention.js';
-import { claimRunSlot, describeClaimFailure, firstSeq, releaseClaims, type ClaimedSlot } from './run-slot.js';
+import { claimRunSlot, describeClaimFailure, firstSeq, releaseClaims, type ClaimedSlot, type SlotTarget } from './run-slot.js';
 import type { ReadyDestination, SourceRunContext } from './run.js';
 import { dataObjects, describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
 import { storeArtifact } from './store-artifact.js';
@@ -52,6 +52,9 @@ export interface StoreContext {
 export function runOwner(run: SourceRunContext): RunOwner {
   return { hostname: run.report.hostname, job: run.report.jobName };
 }
+
+/** The destination as run-slot.ts sees it (only for one that was created). */
+const slotTarget = (d: DestinationRun): SlotTarget => ({ id: d.report.id, destination: d.ready.destination!, layout: d.ready.layout });
 
 function pairDestinations(destinations: readonly ReadyDestination[], report: SourceReport): DestinationRun[] {
   return destinations.map((ready) => {
@@ -138,7 +141,7 @@ export async function storeSource(source: Source, ctx: SourceContext, destinatio
 async function claimSlots(all: DestinationRun[], s: StoreContext): Promise<void> {
   const candidates = all.filter((d) => d.ready.destination && d.report.status !== 'failure');
   const outcome = await claimRunSlot(
-    candidates.map((d) => ({ id: d.report.id, destination: d.ready.destination!, layout: d.ready.layout })),
+    candidates.map(slotTarget),
     {
       sourceId: s.o.id,
       sourceType: s.sourceType,
@@ -325,10 +328,7 @@ export async function dryRunSource(source: Source, ctx: SourceContext, destinati
   const paired = pairDestinations(destinations, s.report);
   // The slot the real run would claim now: past any run stored in the same second (a run
   // started right after another one takes the next sequence number, run-slot.ts).
-  const seq = await firstSeq(
-    paired.filter((d) => d.ready.destination).map((d) => ({ id: d.report.id, destination: d.ready.destination!, layout: d.ready.layout })),
-    { sourceId: o.id, started: s.run.started },
-  );
+  const seq = await firstSeq(paired.filter((d) => d.ready.destination).map(slotTarget), { sourceId: o.id, started: s.run.started });
   for (const d of paired) {
     if (!d.ready.destination) continue;
     try {
