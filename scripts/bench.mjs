@@ -13,7 +13,10 @@
  * - memory: the runner's peak RSS on BENCH_SMALL_MB and BENCH_BIG_MB of incompressible data.
  * - `backup --help` start-up time, and the fixed cost of a backup and a restore (a one-file
  *   folder): the last column divides the shell's time by the runner's less that fixed cost,
- *   which leaves the streaming itself.
+ *   which leaves the streaming itself. Beside them, Node's own start (`node -e 0`), the part of
+ *   the fixed cost no change of the runner can remove: it depends on the machine (with
+ *   NODE_EXTRA_CA_CERTS naming the whole system CA bundle, as on the machine of the README's
+ *   table, Node parses every certificate at each start).
  *
  * Every timed run starts after `sync` (no earlier run's writeback lands on it).
  *
@@ -274,7 +277,11 @@ async function main() {
     const sides = base ? [bin, base] : [bin];
     const backups = sides.map(() => []);
     const restores = sides.map(() => []);
+    // Node's own start on this machine, interleaved too: the floor under the fixed cost.
+    const bare = [];
     for (let i = 0; i < 3 * RUNS; i++) {
+      settle();
+      bare.push(await timed(`${node} -e 0`));
       for (const [k, b] of sides.entries()) {
         clearStores('one-file');
         settle();
@@ -288,6 +295,8 @@ async function main() {
     const [restore, baseRestore] = restores.map(pick);
     fixed.backup = backup.seconds;
     fixed.restore = restore.seconds;
+    const node0 = pick(bare);
+    rows.push([`Node's own start (\`node -e 0\`)${process.env.NODE_EXTRA_CA_CERTS ? ', NODE_EXTRA_CA_CERTS set' : ''}`, '', NaN, node0.seconds, NaN, NaN, node0.cpu, NaN, NaN]);
     rows.push(['backup of a one-file folder (fixed cost)', '', NaN, fixed.backup, NaN, NaN, backup.cpu, NaN, NaN]);
     rows.push(['restore --extract of it (fixed cost)', '', NaN, fixed.restore, NaN, NaN, restore.cpu, NaN, NaN]);
     if (base) {
