@@ -10,9 +10,15 @@ import type { Artifact, Source, SourceOptions } from '../types.js';
 import type { FolderOptions } from './schema.js';
 import { TOTALS_FLAG, tarArtifact } from './totals.js';
 
-/** tar arguments archiving `target` as `./<basename>` from its parent folder, with totals (also used by folder-ssh). */
+/**
+ * tar arguments archiving `target` as `./<basename>` from its parent folder, with totals (also
+ * used by folder-ssh). `--sparse`: a file with holes (a VM disk image, a sparse database file)
+ * is stored with its map of holes, and extraction makes the holes again, so a restore needs the
+ * disk space the original took, not the file's full length. tar asks the file system for holes
+ * only when a file has fewer blocks than its length: other files cost nothing more.
+ */
 export function tarArguments(target: string, excludes: readonly string[]): string[] {
-  const args = ['-C', dirname(target), '-cf', '-', TOTALS_FLAG];
+  const args = ['-C', dirname(target), '-cf', '-', '--sparse', TOTALS_FLAG];
   for (const pattern of excludes) args.push(`--exclude=${pattern}`);
   args.push(`./${basename(target)}`);
   return args;
