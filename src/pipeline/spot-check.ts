@@ -13,7 +13,7 @@
 import { createHash, randomInt } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -25,6 +25,7 @@ import { spawnProgram } from '../lib/process.js';
 import { plainFileName, readBack } from './read-back.js';
 import { decryptionFor, findSource, jobOwner, openDestinations, pickRun, runFiles, type OpenedDestination, type RestoreOptions } from './restore.js';
 import { feedAndDrain } from './streams.js';
+import { archiveRoot } from '../sources/folder/archive-root.js';
 import { TAR_LIST_ARGS, displayName, feedOrStop, parseTarLine, pickTarFile, tarEnv, type TarMember } from './tar-members.js';
 
 export const DEFAULT_SPOT_TOLERANCE = 10;
@@ -103,7 +104,7 @@ async function spotOne(job: Job, source: LoadedSource, opened: OpenedDestination
       result.sampled = sample.length;
       const hashes = await hashMembers(await read(), sample, id);
       const folder = LiveFolder.parse(source.options);
-      const target = resolve(folder.path);
+      const target = await archiveRoot(folder.path);
       for (const member of sample) {
         const live = join(dirname(target), member.name);
         const state = await compareLive(live, member, hashes.get(member.name)!);

@@ -114,6 +114,19 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     expect(await describeTree(join(out, 'data'))).toEqual(await expectedTree());
   });
 
+  it('archives the folder a path that is a symbolic link points to, under its own name', async () => {
+    // tar alone would store the link itself: every run one link and no file, reported as success.
+    const link = join(work.path, 'link-to-data');
+    symlinkSync(tree, link);
+    const [artifact] = await dump(await makeSource(sshd, { path: link, excludes: ['tmp', '*~'] }), context(work.path));
+    expect(artifact!.error).toBeUndefined();
+    const out = join(work.path, 'extract-link');
+    mkdirSync(out);
+    execFileSync('tar', ['-xpf', '-', '-C', out], { input: artifact!.data });
+    expect(readdirSync(out)).toEqual(['data']);
+    expect(await describeTree(join(out, 'data'))).toEqual(await expectedTree());
+  });
+
   it('rejects done when the remote tar fails, even after it wrote output', async () => {
     // A "tar" that writes part of an archive and then exits 2, as a tar hitting an I/O error does.
     const fake = join(sshd.dir, 'failing-tar');

@@ -7,7 +7,7 @@ import { SourceError } from '../../errors.js';
 import type { CreateContext } from '../../plugin.js';
 import { tarArguments } from '../folder/create.js';
 import { tarArtifact } from '../folder/totals.js';
-import { LazySshSession, type ErrorFactory } from '../../lib/ssh/connection.js';
+import { LazySshSession, type ErrorFactory, type SshSession } from '../../lib/ssh/connection.js';
 import { shellCommand } from '../../lib/shell-words.js';
 import { captureRemote, runRemote, withSudo } from '../ssh/remote-command.js';
 import { sshTargetFromOptions } from '../ssh/target.js';
@@ -32,11 +32,25 @@ export function create(options: SourceOptions<ReturnType<typeof FolderSshOptions
     }
   };
 
+  /**
+   * The path with its symbolic links resolved on the host (`readlink -f`), as the local folder
+   * source does (../folder/archive-root.ts): tar would store a link given as the path as the
+   * link alone. Where readlink cannot resolve it (a missing path), the path as given: tar then
+   * reports it.
+   */
+  const resolvedOnHost = async (session: SshSession, path: string): Promise<string> => {
+    const printed = await captureRemote(session, shellCommand(withSudo(['readlink', '-f', '--', path], options.sudo)), { label: 'readlink' }).catch(() => '');
+    const resolved = printed.endsWith('\n') ? printed.slice(0, -1) : printed;
+    return resolved.startsWith('/') ? resolved : path;
+  };
+
   return {
     check,
     async *open(ctx): AsyncIterable<Artifact> {
       const session = await ssh.get();
-      const argv = withSudo([tar, ...tarArguments(target, options.excludes ?? [])], options.sudo);
+      const root = await resolvedOnHost(session, target);
+      if (posix.basename(root) !== posix.basename(target)) ctx.logger.info({ source: options.id }, `${target} is a symbolic link on ${session.where}: archiving ${root}, stored as ./${posix.basename(root)}`);
+      const argv = withSudo([tar, ...tarArguments(root, options.excludes ?? [])], options.sudo);
       const program = await runRemote(session, shellCommand(argv), { label: 'tar', warnOn: [1], signal: ctx.signal });
       yield tarArtifact(`${options.id}.tar`, program.stdout, program);
     },

@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
+import { archiveRoot } from './archive-root.js';
 import { SourceError, describeSystemError, isSystemError } from '../../errors.js';
 import { spawnProgram, stdoutOf } from '../../lib/process.js';
 import type { Artifact, Source, SourceOptions } from '../types.js';
@@ -26,7 +27,6 @@ export function tarArguments(target: string, excludes: readonly string[]): strin
 
 export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>): Source {
   const target = resolve(options.path);
-  const tarArgs = () => tarArguments(target, options.excludes ?? []);
   const command = options.tar_command ?? 'tar';
   const check = async () => {
     await stat(target).catch((error: unknown) => {
@@ -38,7 +38,10 @@ export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>)
     check,
     async *open(ctx): AsyncIterable<Artifact> {
       await check();
-      const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs()]] : [command, tarArgs()];
+      const root = await archiveRoot(target);
+      if (basename(root) !== basename(target)) ctx.logger.info({ source: options.id }, `${target} is a symbolic link: archiving ${root}, stored as ./${basename(root)}`);
+      const tarArgs = tarArguments(root, options.excludes ?? []);
+      const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs]] : [command, tarArgs];
       const tar = spawnProgram(cmd, args, { plugin: options.id, label: 'tar', warnOn: [1], signal: ctx.signal });
       yield tarArtifact(`${options.id}.tar`, stdoutOf(tar), tar);
     },

@@ -4,7 +4,7 @@ import { lazySchema } from '../../plugin.js';
 
 export const FolderOptions = lazySchema(() =>
   z.object({
-    path: text('File or folder to back up; stored as ./<basename> relative to its parent, as the original did.'),
+    path: text('File or folder to back up; stored as ./<basename> relative to its parent, as the original did. A symbolic link is followed: what it points to is stored, under its own name.'),
     excludes: z
       .union([z.string().min(1), z.array(z.string().min(1))])
       .transform((v) => (Array.isArray(v) ? v : [v]))
