@@ -240,6 +240,27 @@ describeWith(['gpg', 'zstd', 'tar'], 'folder → local, end to end', () => {
     expect(await filesUnder(join(dir, 'store'))).toHaveLength(2);
   });
 
+  it('warns about an empty folder (what an unmounted mount point looks like), and stores it', async () => {
+    const dir = join(tmp.path, 'empty');
+    const mountPoint = join(dir, 'mnt', 'data');
+    await mkdir(mountPoint, { recursive: true });
+    const job = await writeJob(dir, {
+      sources: [{ id: 'data', type: 'folder', path: mountPoint, passphrase: PASSPHRASE }],
+      destinations: [{ id: 'disk', type: 'local', path: join(dir, 'store'), create: 1 }],
+    });
+    const result = await runCli(['-v', job]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain(`WARN  ${mountPoint} is an empty folder: the run stores no file of it (if a file system should be mounted there, it is not)`);
+    const history = JSON.parse((await runCli(['history', job, '--json'])).stdout) as { status: string; warnings: string[] }[];
+    expect(history.map((h) => h.status)).toEqual(['warning']);
+
+    // One file in it, and the warning is gone.
+    await writeFile(join(mountPoint, 'f'), 'x');
+    const again = await runCli(['-v', job]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).not.toContain('empty folder');
+  });
+
   it('stores the same bytes on three destinations from one read, and a failing one does not stop the others', async () => {
     const dir = join(tmp.path, 'fanout');
     await mkdir(dir);

@@ -127,6 +127,16 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     expect(await describeTree(join(out, 'data'))).toEqual(await expectedTree());
   });
 
+  it('warns about an empty folder (what an unmounted mount point looks like); a folder with files has no warning', async () => {
+    const empty = join(work.path, 'mnt-empty');
+    mkdirSync(empty);
+    const [artifact] = await dump(await makeSource(sshd, { path: empty }), context(work.path));
+    expect(artifact!.error).toBeUndefined();
+    expect(artifact!.warnings).toEqual([expect.stringMatching(/mnt-empty on .*127\.0\.0\.1:\d+ is an empty folder: the run stores no file of it/)]);
+    const [full] = await dump(await makeSource(sshd, { path: tree }), context(work.path));
+    expect(full!.warnings).toEqual([]);
+  });
+
   it('rejects done when the remote tar fails, even after it wrote output', async () => {
     // A "tar" that writes part of an archive and then exits 2, as a tar hitting an I/O error does.
     const fake = join(sshd.dir, 'failing-tar');

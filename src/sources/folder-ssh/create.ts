@@ -44,6 +44,12 @@ export function create(options: SourceOptions<ReturnType<typeof FolderSshOptions
     return resolved.startsWith('/') ? resolved : path;
   };
 
+  /** As the local folder source warns: an empty folder is what an unmounted mount point looks like. */
+  const isEmptyFolderOnHost = async (session: SshSession, path: string): Promise<boolean> => {
+    const printed = await captureRemote(session, shellCommand(withSudo(['find', path, '-maxdepth', '0', '-type', 'd', '-empty'], options.sudo)), { label: 'find' }).catch(() => '');
+    return printed.trim().length > 0;
+  };
+
   return {
     check,
     async *open(ctx): AsyncIterable<Artifact> {
@@ -51,8 +57,11 @@ export function create(options: SourceOptions<ReturnType<typeof FolderSshOptions
       const root = await resolvedOnHost(session, target);
       if (posix.basename(root) !== posix.basename(target)) ctx.logger.info({ source: options.id }, `${target} is a symbolic link on ${session.where}: archiving ${root}, stored as ./${posix.basename(root)}`);
       const argv = withSudo([tar, ...tarArguments(root, options.excludes ?? [])], options.sudo);
+      const empty = await isEmptyFolderOnHost(session, root);
       const program = await runRemote(session, shellCommand(argv), { label: 'tar', warnOn: [1], signal: ctx.signal });
-      yield tarArtifact(`${options.id}.tar`, program.stdout, program);
+      const artifact = tarArtifact(`${options.id}.tar`, program.stdout, program);
+      if (empty) artifact.warnings!.push(`${root} on ${session.where} is an empty folder: the run stores no file of it (if a file system should be mounted there, it is not)`);
+      yield artifact;
     },
     async cleanup() {
       await ssh.close();

@@ -2,7 +2,7 @@
  * The folder source's instance: GNU tar of a path, streamed. Loaded only when a job uses the
  * source (index.ts declares it).
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { archiveRoot } from './archive-root.js';
 import { SourceError, describeSystemError, isSystemError } from '../../errors.js';
@@ -25,6 +25,15 @@ export function tarArguments(target: string, excludes: readonly string[]): strin
   return args;
 }
 
+/**
+ * An empty folder is stored like any other, but it is also what an unmounted mount point looks
+ * like: the run says so in a warning rather than reporting a plain success every night.
+ */
+async function isEmptyFolder(path: string): Promise<boolean> {
+  const entries = await readdir(path).catch(() => undefined);
+  return entries !== undefined && entries.length === 0;
+}
+
 export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>): Source {
   const target = resolve(options.path);
   const command = options.tar_command ?? 'tar';
@@ -43,7 +52,9 @@ export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>)
       const tarArgs = tarArguments(root, options.excludes ?? []);
       const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs]] : [command, tarArgs];
       const tar = spawnProgram(cmd, args, { plugin: options.id, label: 'tar', warnOn: [1], signal: ctx.signal });
-      yield tarArtifact(`${options.id}.tar`, stdoutOf(tar), tar);
+      const artifact = tarArtifact(`${options.id}.tar`, stdoutOf(tar), tar);
+      if (await isEmptyFolder(root)) artifact.warnings!.push(`${root} is an empty folder: the run stores no file of it (if a file system should be mounted there, it is not)`);
+      yield artifact;
     },
   };
 }
