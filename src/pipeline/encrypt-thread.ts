@@ -12,7 +12,7 @@
  * IN_FLIGHT_BYTES are at the worker, and the input pauses while the consumer has not taken
  * what came back (backpressure).
  */
-import { Readable } from 'node:stream';
+import { Readable, finished as streamFinished } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { PipelineError } from '../errors.js';
 import { encryptStream, type Encryption } from './encrypt.js';
@@ -93,7 +93,10 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     inputEnded = true;
     if (ready.worker) endInput();
   });
-  input.once('error', (error) => {
+  // An error of the input, or its close before its end (its producer was stopped), is the
+  // output's error: never an end of file.
+  streamFinished(input, { writable: false }, (error) => {
+    if (!error) return;
     if (ready.output) ready.output.destroy(error);
     else early ??= error;
   });

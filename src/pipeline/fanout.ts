@@ -82,8 +82,15 @@ export async function fanOut(
       b.stream.destroy(reason instanceof Error ? reason : new Error(describeError(reason)));
     }
   };
-  const onAbort = () => abortAll(signal.reason ?? new Error('interrupted'));
+  const onAbort = () => {
+    abortAll(signal.reason ?? new Error('interrupted'));
+    // The loop below may be waiting for a chunk that never comes (a producer stopped before
+    // its stream ended): ending the input ends the wait.
+    input.destroy();
+  };
   signal.addEventListener('abort', onAbort, { once: true });
+  // Aborted before it began (a producer failed while the encryption was being set up).
+  if (signal.aborted) onAbort();
 
   let streamError: unknown;
   try {

@@ -66,6 +66,20 @@ export function storedFileName(artifact: Pick<Artifact, 'name' | 'precompressed'
   return `${artifact.name}${compressed}${encryption.kind === 'none' ? '' : ENCRYPTION_SUFFIX}`;
 }
 
+/**
+ * Resolves when nothing has read `stream` yet; rejects otherwise. When a program exits and
+ * nobody listens to its stdout, Node resumes that stdout and throws its data away: a source that
+ * awaited I/O between starting its dumper and handing the stream over would pass on the rest of
+ * a dump that looks whole (its size, sha256 and MDC all computed over what was left). The
+ * artifact then fails, and nothing of it is committed.
+ */
+function unreadSoFar(stream: Readable, plugin: string): Promise<void> {
+  if (stream.readableFlowing !== true && !stream.readableDidRead) return Promise.resolve();
+  const lost = Promise.reject(new PipelineError("the dump's output was read before the pipeline took it (a bug of the source): part of it may be missing, so nothing of it is stored", { plugin }));
+  lost.catch(() => undefined);
+  return lost;
+}
+
 export async function storeArtifact(
   artifact: Artifact,
   settings: ArtifactSettings,
@@ -80,12 +94,13 @@ export async function storeArtifact(
   // The artifact's own warnings (tar's exit 1) are known only once its program exited: read at the end.
   const warnings: string[] = [];
 
+  const handedOverUnread = unreadSoFar(artifact.stream, settings.sourceId);
   const compressed = compressStream(artifact.stream, { method: compression, level: settings.compressionLevel, plugin: settings.sourceId, signal });
   let encrypted: Readable | undefined;
 
   // When the artifact cannot go on, the whole producer chain stops at once: a dumper or a
   // compressor blocked on a full pipe that nobody reads any more would never exit.
-  const producerDones = [artifact.done, compressed.done];
+  const producerDones = [handedOverUnread, artifact.done, compressed.done];
   let stopped: { reason: unknown; byProducer: boolean } | undefined;
   const stop = (reason: unknown, byProducer: boolean) => {
     if (stopped) return;

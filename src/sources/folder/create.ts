@@ -50,10 +50,13 @@ export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>)
       const root = await archiveRoot(target);
       if (basename(root) !== basename(target)) ctx.logger.info({ source: options.id }, `${target} is a symbolic link: archiving ${root}, stored as ./${basename(root)}`);
       const tarArgs = tarArguments(root, options.excludes ?? []);
+      // Before tar starts: nothing may be awaited between its start and the yield (see
+      // storeArtifact: Node throws away a program's output that nobody reads when it exits).
+      const empty = await isEmptyFolder(root);
       const [cmd, args] = options.sudo ? ['sudo', ['-n', command, ...tarArgs]] : [command, tarArgs];
       const tar = spawnProgram(cmd, args, { plugin: options.id, label: 'tar', warnOn: [1], signal: ctx.signal });
       const artifact = tarArtifact(`${options.id}.tar`, stdoutOf(tar), tar);
-      if (await isEmptyFolder(root)) artifact.warnings!.push(`${root} is an empty folder: the run stores no file of it (if a file system should be mounted there, it is not)`);
+      if (empty) artifact.warnings!.push(`${root} is an empty folder: the run stores no file of it (if a file system should be mounted there, it is not)`);
       yield artifact;
     },
   };
