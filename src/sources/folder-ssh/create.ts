@@ -36,17 +36,18 @@ export function create(options: SourceOptions<ReturnType<typeof FolderSshOptions
    * The path with its symbolic links resolved on the host (`readlink -f`), as the local folder
    * source does (../folder/archive-root.ts): tar would store a link given as the path as the
    * link alone. Where readlink cannot resolve it (a missing path), the path as given: tar then
-   * reports it.
+   * reports it. Never through sudo: the sudoers rule allows tar alone, and a refused sudo is
+   * logged (and often mailed) as a security incident.
    */
   const resolvedOnHost = async (session: SshSession, path: string): Promise<string> => {
-    const printed = await captureRemote(session, shellCommand(withSudo(['readlink', '-f', '--', path], options.sudo)), { label: 'readlink' }).catch(() => '');
+    const printed = await captureRemote(session, shellCommand(['readlink', '-f', '--', path]), { label: 'readlink' }).catch(() => '');
     const resolved = printed.endsWith('\n') ? printed.slice(0, -1) : printed;
     return resolved.startsWith('/') ? resolved : path;
   };
 
   /** As the local folder source warns: an empty folder is what an unmounted mount point looks like. */
   const isEmptyFolderOnHost = async (session: SshSession, path: string): Promise<boolean> => {
-    const printed = await captureRemote(session, shellCommand(withSudo(['find', path, '-maxdepth', '0', '-type', 'd', '-empty'], options.sudo)), { label: 'find' }).catch(() => '');
+    const printed = await captureRemote(session, shellCommand(['find', path, '-maxdepth', '0', '-type', 'd', '-empty']), { label: 'find' }).catch(() => '');
     return printed.trim().length > 0;
   };
 
