@@ -151,6 +151,16 @@ export function isSystemError(error: unknown): error is NodeJS.ErrnoException {
 }
 
 /**
+ * `error` with `path` recorded when it is an errno error that names no file: a write() that
+ * fails (ENOSPC, EIO) reports no path, and "no space left on the device" alone does not say
+ * which device. Returns the same error, for `throw withPath(error, file)`.
+ */
+export function withPath(error: unknown, path: string): unknown {
+  if (isSystemError(error) && !error.path) error.path = path;
+  return error;
+}
+
+/**
  * An errno error in words, keeping the code for searching: `/mnt/usb/db: not writable
  * read-only file system (EROFS)` instead of `EROFS: read-only file system, mkdir '/mnt/usb/db'`.
  * `writing` says the operation wrote (an EACCES from open() is then "not writable").

@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { withPath } from '../errors.js';
 
 export async function writeFileAtomically(file: string, data: string | Uint8Array, options: { mode?: number } = {}): Promise<void> {
   const temp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
@@ -21,6 +22,6 @@ export async function writeFileAtomically(file: string, data: string | Uint8Arra
     await rename(temp, file);
   } catch (error) {
     await rm(temp, { force: true });
-    throw error;
+    throw withPath(error, file);
   }
 }

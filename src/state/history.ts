@@ -14,6 +14,7 @@ import type { JobInfo } from '../plugin.js';
 import type { RunReport, RunStatus, SourceReport } from '../report.js';
 import { totalStoredBytes } from '../report.js';
 import { redactDeep } from '../secrets.js';
+import { withPath } from '../errors.js';
 
 export const HISTORY_FORMAT = 1;
 
@@ -158,7 +159,9 @@ export async function appendHistoryRecord(file: string, record: HistoryRecord): 
       if (last[0] !== 0x0a) prefix = '\n';
     }
     const bytes = Buffer.from(`${prefix}${line}\n`);
-    const { bytesWritten } = await handle.write(bytes, 0, bytes.length);
+    const { bytesWritten } = await handle.write(bytes, 0, bytes.length).catch((error: unknown) => {
+      throw withPath(error, file);
+    });
     if (bytesWritten !== bytes.length) throw new Error(`short write to ${file} (${bytesWritten} of ${bytes.length} bytes)`);
     await handle.datasync();
   } finally {

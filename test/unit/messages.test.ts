@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { progressLine } from '../../src/cli/progress.js';
 import { retentionText } from '../../src/cli/summary.js';
-import { DestinationError, PipelineError, SourceError, describeError } from '../../src/errors.js';
+import { DestinationError, PipelineError, SourceError, describeError, withPath } from '../../src/errors.js';
 import { formatDuration } from '../../src/lib/format.js';
 import { makeTempDir } from '../support/tmp.js';
 
@@ -31,6 +31,16 @@ describe('messages', () => {
       `${join(tmp.path, 'no', 'such')}: cannot create it: its parent folder does not exist (ENOENT)`,
     );
     expect(describeError(await rejection(mkdir(join(file, 'sub'))))).toBe(`${join(file, 'sub')}: a part of the path is not a folder (ENOTDIR)`);
+  });
+
+  it('a failed write() names the file it wrote (a full disk: which one)', async () => {
+    // /dev/full: every write fails with ENOSPC, and write() errors carry no path of their own.
+    const raw = await rejection(writeFile('/dev/full', 'x'));
+    expect(describeError(raw)).toBe('no space left on the device (ENOSPC)');
+    expect(describeError(withPath(raw, '/var/lib/backup-runner/state.json'))).toBe('/var/lib/backup-runner/state.json: no space left on the device (ENOSPC)');
+    // An error that names its file keeps it.
+    const named = await rejection(mkdir(join(tmp.path, 'no', 'such')));
+    expect(describeError(withPath(named, '/elsewhere'))).toMatch(new RegExp(`^${join(tmp.path, 'no', 'such')}: `));
   });
 
   it('an error shown under its own source or destination does not name it again', () => {

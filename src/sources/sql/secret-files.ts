@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withPath } from '../../errors.js';
 
 export class SecretFiles {
   private readonly paths = new Set<string>();
@@ -18,7 +19,9 @@ export class SecretFiles {
     const path = join(this.dir, `${label}-${randomBytes(8).toString('hex')}`);
     // Tracked before writing: a write that fails half-way still leaves a file to remove.
     this.paths.add(path);
-    await writeFile(path, content, { mode: 0o600, flag: 'wx' });
+    await writeFile(path, content, { mode: 0o600, flag: 'wx' }).catch((error: unknown) => {
+      throw withPath(error, path);
+    });
     return path;
   }
 
