@@ -14,7 +14,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import { link, mkdir, readdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { LockHeldError, PipelineError, describeSystemError, isSystemError } from '../errors.js';
+import { LockHeldError, withPath } from '../errors.js';
 import { currentProcessIdentity, isProcessAlive, type ProcessIdentity } from '../lib/process-identity.js';
 import { sleep } from '../lib/retry.js';
 import type { JobInfo } from '../plugin.js';
@@ -111,20 +111,17 @@ async function removeStale(path: string, ino: number): Promise<void> {
 
 export async function acquireJobLock(stateDir: string, job: JobInfo): Promise<JobLock> {
   const path = lockPath(stateDir, job);
-  // A full or read-only state_dir must not read like a full destination: the error names it.
-  const inStateDir = (error: unknown) =>
-    new PipelineError(`cannot take the job lock in ${dirname(path)} (state_dir): ${isSystemError(error) ? describeSystemError(error, { writing: true }) : String(error)}`, { cause: error });
-  await mkdir(join(stateDir, 'locks'), { recursive: true, mode: 0o700 }).catch((error: unknown) => {
-    throw inStateDir(error);
-  });
+  await mkdir(join(stateDir, 'locks'), { recursive: true, mode: 0o700 });
   const me = currentProcessIdentity();
   const content: LockContent = { pid: me.pid, started: new Date().toISOString(), job: realJobPath(job), holder: me };
   const text = JSON.stringify(content);
   await removeDeadTempFiles(path);
   const temp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(temp, text, { mode: 0o600, flag: 'wx' }).catch(async (error: unknown) => {
-    await unlink(temp).catch(() => undefined); // a write cut short by a full disk leaves it
-    throw inStateDir(error);
+    // A write cut short (a full disk) leaves the file; its error names no file: a bare
+    // "no space left on the device" would read like a full destination.
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') await unlink(temp).catch(() => undefined);
+    throw withPath(error, temp);
   });
   try {
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
