@@ -9,6 +9,9 @@ import { count, duration, flag, rate, text } from './fields.js';
 
 export const DEFAULT_KEY_TEMPLATE = '{id}/{timestamp}/{file}';
 
+export const STALL_TIMEOUT_TEXT =
+  'Stop a dump when no data moved for this long: a source that stopped without ending (a hung mount, a lock wait, a dead connection) fails, a destination that stopped taking data is dropped (e.g. 30m; default 1h; 0 never). The job\'s value is the default of every source.';
+
 const id = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" (it becomes part of storage keys)')
@@ -54,6 +57,7 @@ export const SourceCommon = z.object({
   compress_only: flag('Original tool: 1 means gzip and no encryption.').optional(),
   tmpdir: z.string().min(1).optional().describe('Temporary directory for this source (credentials files, spools).'),
   max_age: duration('`backup status` reports this source OVERDUE (exit 1) when its last success is older than this (e.g. 26h); overrides the job\'s max_age.').optional(),
+  stall_timeout: duration(STALL_TIMEOUT_TEXT).optional(),
   ...HookSettings,
 });
 export type SourceCommon = z.output<typeof SourceCommon>;

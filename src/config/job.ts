@@ -2,7 +2,7 @@
  * The job file's root schema and the loaded, validated Job the runner works from.
  */
 import { z } from 'zod';
-import { Compression, EncryptionSettings, Passphrase } from './common.js';
+import { Compression, EncryptionSettings, Passphrase, STALL_TIMEOUT_TEXT } from './common.js';
 import { duration } from './fields.js';
 import { HookSettings } from './hooks.js';
 import type { Bound, JobInfo } from '../plugin.js';
@@ -60,6 +60,7 @@ export const JobRootShape = {
   destinations: PluginList.min(1, 'list at least one destination').describe('Where to store the backups.'),
   notifications: PluginList.optional().describe('Who to tell about the result.'),
   max_age: duration('`backup status` reports a source OVERDUE (exit 1) when its last success is older than this (e.g. 26h); a source may set its own.').optional(),
+  stall_timeout: duration(STALL_TIMEOUT_TEXT).optional(),
   ...HookSettings,
 };
 

@@ -142,6 +142,7 @@ export function loadJobText(text: string, options: LoadOptions, jobPath: string)
     source.options.compression = (choice.compression ?? root.compression ?? 'zstd') as typeof source.options.compression;
     source.options.encryption = (choice.encryption ?? rootEncryption ?? 'openpgp') as typeof source.options.encryption;
     source.options.compression_level ??= root.compression_level;
+    source.options.stall_timeout ??= root.stall_timeout;
     if (source.options.encryption === 'openpgp') {
       source.options.passphrase ??= root.passphrase;
       source.options.recipients ??= root.recipients;

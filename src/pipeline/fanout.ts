@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { describeError } from '../errors.js';
+import { DestinationError, PipelineError, describeError } from '../errors.js';
+import { stallMessage, watchStalls } from './stall-watch.js';
 import { streamed } from '../lib/release-memory.js';
 
 export interface Branch {
@@ -45,6 +46,8 @@ interface LiveBranch {
   failed?: unknown;
   startedAt: number;
   failedNotify: Promise<void>;
+  /** Resolves when the branch is dropped (its controller aborted): one listener for the whole stream. */
+  dropped: Promise<void>;
 }
 
 export async function fanOut(
@@ -53,6 +56,8 @@ export async function fanOut(
   beforeCommit: () => Promise<void>,
   signal: AbortSignal,
   onProgress?: (bytes: number) => void,
+  /** stall_timeout in seconds (stall-watch.ts); 0 or absent: no watchdog. */
+  stallSeconds = 0,
 ): Promise<FanOutResult> {
   // Hashed here, on the main thread, while the encryption worker's core does the AES.
   const hash = createHash('sha256');
@@ -64,7 +69,8 @@ export async function fanOut(
     const controller = new AbortController();
     const startedAt = performance.now();
     const put = b.start(stream, controller.signal);
-    const branch: LiveBranch = { id: b.id, stream, controller, put, startedAt, failedNotify: Promise.resolve() };
+    const dropped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const branch: LiveBranch = { id: b.id, stream, controller, put, startedAt, failedNotify: Promise.resolve(), dropped };
     branch.failedNotify = put.then(
       () => undefined,
       (error: unknown) => {
@@ -75,6 +81,8 @@ export async function fanOut(
     return branch;
   });
   const alive = () => live.filter((b) => b.failed === undefined);
+  /** Destinations dropped by the stall watchdog, with the reason reported for them. */
+  const stalled = new Map<LiveBranch, Error>();
 
   const abortAll = (reason: unknown) => {
     for (const b of live) {
@@ -92,21 +100,51 @@ export async function fanOut(
   // Aborted before it began (a producer failed while the encryption was being set up).
   if (signal.aborted) onAbort();
 
+  const watch = watchStalls(stallSeconds, (culprit) => {
+    if (culprit.kind === 'source') {
+      const error = new PipelineError(stallMessage(culprit, stallSeconds));
+      abortAll(error);
+      input.destroy(error);
+      return;
+    }
+    const ids = culprit.ids();
+    for (const b of alive().filter((x) => ids.includes(x.id))) {
+      const error = new DestinationError(stallMessage(culprit, stallSeconds), { plugin: b.id });
+      stalled.set(b, error);
+      b.failed = error;
+      b.controller.abort(error);
+      b.stream.destroy();
+    }
+  });
+
   let streamError: unknown;
   try {
     for await (const chunk of input) {
+      watch.progressed();
       const buf = chunk as Buffer;
       hash.update(buf);
       bytes += buf.length;
       streamed(buf.length);
       onProgress?.(bytes);
       const waits: Promise<unknown>[] = [];
+      /** The destinations that have not taken this chunk yet. */
+      const full = new Set<string>();
       for (const b of alive()) {
         if (!b.stream.write(buf)) {
-          waits.push(Promise.race([new Promise((r) => b.stream.once('drain', r)), b.failedNotify]));
+          full.add(b.id);
+          const drained = new Promise<void>((r) => b.stream.once('drain', r)).then(() => {
+            full.delete(b.id);
+            watch.progressed();
+          });
+          waits.push(Promise.race([drained, b.failedNotify, b.dropped]));
         }
       }
-      if (waits.length) await Promise.all(waits);
+      if (waits.length) {
+        watch.waitingFor({ kind: 'destinations', ids: () => [...full] });
+        await Promise.all(waits);
+        watch.progressed();
+      }
+      watch.waitingFor({ kind: 'source' });
       if (alive().length === 0) break;
     }
     if (signal.aborted) throw signal.reason ?? new Error('interrupted');
@@ -115,6 +153,7 @@ export async function fanOut(
     streamError = error;
     abortAll(error);
   } finally {
+    watch.stop();
     signal.removeEventListener('abort', onAbort);
     // Stopped reading early: the producer must see it (storeArtifact then stops the programs).
     if (alive().length === 0 || streamError !== undefined) input.destroy();
@@ -124,6 +163,12 @@ export async function fanOut(
 
   const results: BranchResult[] = [];
   for (const b of live) {
+    const stall = stalled.get(b);
+    if (stall) {
+      // Its put may never settle (a write blocked on a hung mount): not waited for.
+      results.push({ id: b.id, ok: false, size: 0, error: streamError ?? stall, seconds: (performance.now() - b.startedAt) / 1000 });
+      continue;
+    }
     try {
       const { size } = await b.put;
       results.push({ id: b.id, ok: streamError === undefined, size, seconds: (performance.now() - b.startedAt) / 1000, error: streamError });

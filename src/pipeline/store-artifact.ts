@@ -39,6 +39,8 @@ export interface ArtifactSettings {
   stopSource?: (reason: unknown) => void;
   /** Called as stored bytes grow (for the live progress line). */
   onProgress?: (progress: ArtifactProgress) => void;
+  /** stall_timeout in seconds: nothing moved for this long stops the artifact (0: never). */
+  stallSeconds?: number;
 }
 
 export interface ArtifactProgress {
@@ -129,6 +131,7 @@ export async function storeArtifact(
       },
       signal,
       settings.onProgress && ((bytes) => settings.onProgress!({ file, storedBytes: bytes, seconds: (performance.now() - started) / 1000, done: false })),
+      settings.stallSeconds,
     );
     streamError = result.streamError;
   } catch (error) {

@@ -26,6 +26,7 @@ import { claimRunSlot, describeClaimFailure, firstSeq, releaseClaims, type Claim
 import type { ReadyDestination, SourceRunContext } from './run.js';
 import { dataObjects, describeOwner, listRuns, sameOwner, type RunOwner, type StoredRun } from './runs.js';
 import { storeArtifact } from './store-artifact.js';
+import { DEFAULT_STALL_SECONDS } from './stall-watch.js';
 import { sweepPartials, sweepTempFolders, type SweptLeftover } from './sweep.js';
 
 /** Partial uploads of runs whose owner is unknown (no claim: written before claims existed) go once this old. */
@@ -98,6 +99,7 @@ export async function storeSource(source: Source, ctx: SourceContext, destinatio
           signal: openCtx.signal,
           stopSource: (reason) => sourceStop.abort(reason),
           onProgress: run.onProgress,
+          stallSeconds: o.stall_timeout ?? DEFAULT_STALL_SECONDS,
         },
         (file) =>
           targets.map((d) => ({
