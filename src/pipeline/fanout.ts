@@ -100,9 +100,14 @@ export async function fanOut(
   // Aborted before it began (a producer failed while the encryption was being set up).
   if (signal.aborted) onAbort();
 
+  /** Rejects when the source stalled: also ends a wait for the producers' exit after the stream. */
+  let sourceStalled: (error: Error) => void = () => undefined;
+  const stalledSource = new Promise<never>((_resolve, reject) => (sourceStalled = reject));
+  stalledSource.catch(() => undefined);
   const watch = watchStalls(stallSeconds, (culprit) => {
-    if (culprit.kind === 'source') {
+    if (culprit.kind !== 'destinations') {
       const error = new PipelineError(stallMessage(culprit, stallSeconds));
+      sourceStalled(error);
       abortAll(error);
       input.destroy(error);
       return;
@@ -148,7 +153,9 @@ export async function fanOut(
       if (alive().length === 0) break;
     }
     if (signal.aborted) throw signal.reason ?? new Error('interrupted');
-    if (alive().length > 0) await beforeCommit();
+    // The programs exit once their output ended; one that does not is a stall too.
+    watch.waitingFor({ kind: 'exit' });
+    if (alive().length > 0) await Promise.race([beforeCommit(), stalledSource]);
   } catch (error) {
     streamError = error;
     abortAll(error);

@@ -13,7 +13,7 @@ import { formatDuration } from '../lib/format.js';
 export const DEFAULT_STALL_SECONDS = 3600;
 
 /** What the fan-out waits for; `ids`: the destinations that have not taken the last chunk yet, as of now. */
-export type StallCulprit = { kind: 'source' } | { kind: 'destinations'; ids: () => string[] };
+export type StallCulprit = { kind: 'source' } | { kind: 'exit' } | { kind: 'destinations'; ids: () => string[] };
 
 export interface StallWatch {
   /** Something moved: a chunk came, or the destinations took what they were given. */
@@ -25,9 +25,9 @@ export interface StallWatch {
 /** Why the stream stopped, in words, for the culprit. */
 export function stallMessage(culprit: StallCulprit, seconds: number): string {
   const time = `${formatDuration(seconds)} (stall_timeout)`;
-  return culprit.kind === 'source'
-    ? `no data from the source for ${time}: it stopped without ending (a hung mount, a lock wait, a dead connection?), so the run stops it`
-    : `accepted no data for ${time}: the destination stopped taking data (a hung mount or connection?), so the run drops it`;
+  if (culprit.kind === 'source') return `no data from the source for ${time}: it stopped without ending (a hung mount, a lock wait, a dead connection?), so the run stops it`;
+  if (culprit.kind === 'exit') return `the dump's programs did not exit for ${time} after their output ended, so the run stops them and stores nothing`;
+  return `accepted no data for ${time}: the destination stopped taking data (a hung mount or connection?), so the run drops it`;
 }
 
 /** Calls `onStall` once when nothing moved for `seconds` (0: never). */

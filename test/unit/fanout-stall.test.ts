@@ -48,6 +48,13 @@ describe('fanOut stall watchdog', () => {
     expect(result.branches.every((b) => !b.ok)).toBe(true);
   });
 
+  it('fails the stream when the programs never exit after their output ended (nothing committed)', async () => {
+    const got: Buffer[] = [];
+    const result = await fanOut(Readable.from(chunks()), [reader('disk', got)], () => new Promise<void>(() => undefined), new AbortController().signal, undefined, 1);
+    expect(String(result.streamError)).toMatch(/the dump's programs did not exit for 1(\.0)?s \(stall_timeout\) after their output ended/);
+    expect(result.branches.every((b) => !b.ok)).toBe(true);
+  });
+
   it('waits as long as data moves, however slowly, and without a timeout at all', async () => {
     async function* slow() {
       for (let i = 0; i < 6; i++) {
