@@ -168,6 +168,29 @@ describeWith(['sshd', 'ssh-keygen', 'tar'], 'folder-ssh source', () => {
     expect((artifact!.error as SourceError).stderrTail).toMatch(/No such file or directory/);
   });
 
+  it('with sudo, runs nothing through sudo but tar (the documented sudoers rule): check, dump, and the symlink and empty-folder looks', async () => {
+    // A sudo that allows tar alone, as `backups ALL=(root) NOPASSWD: /bin/tar` does, and logs every call.
+    const bin = join(work.path, 'sudo-bin');
+    mkdirSync(bin);
+    const log = join(work.path, 'sudo.log');
+    writeFileSync(join(bin, 'sudo'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n[ "$1" = "-n" ] && shift\ncase "$1" in tar|*/tar) exec "$@" ;; esac\necho "sudo: a password is required" >&2\nexit 1\n`, { mode: 0o755 });
+    const sudoSshd = await startSshd({ pathPrepend: [bin] });
+    try {
+      const source = await makeSource(sudoSshd, { path: tree, sudo: 1, excludes: ['tmp', '*~'] });
+      await source.check!(context(work.path));
+      const [artifact] = await dump(source, context(work.path));
+      expect(artifact!.error).toBeUndefined();
+      const out = join(work.path, 'extract-sudo');
+      mkdirSync(out);
+      execFileSync('tar', ['-xpf', '-', '-C', out], { input: artifact!.data });
+      expect(await describeTree(join(out, 'data'))).toEqual(await expectedTree());
+      const calls = readFileSync(log, 'utf8').trim().split('\n');
+      expect(calls.map((c) => c.split(' ').slice(0, 2).join(' '))).toEqual(['-n tar', '-n tar']);
+    } finally {
+      await sudoSshd.stop();
+    }
+  });
+
   it('stops the remote tar when the run is aborted', async () => {
     const controller = new AbortController();
     const fake = join(sshd.dir, 'endless-tar');

@@ -23,8 +23,11 @@ export function create(options: SourceOptions<ReturnType<typeof FolderSshOptions
   const check = async () => {
     try {
       const session = await ssh.get();
-      const test = shellCommand(withSudo(['test', '-r', target], options.sudo));
-      await captureRemote(session, test, { label: 'test' }).catch((error: unknown) => {
+      // Through sudo, the configured tar itself on the path alone (--no-recursion: one stat,
+      // whatever the tree's size): the one program the documented sudoers rule allows, where
+      // `sudo -n test` would be refused and logged as an incident.
+      const argv = options.sudo ? withSudo([tar, '-C', posix.dirname(target), '-cf', '/dev/null', '--no-recursion', `./${posix.basename(target)}`], true) : ['test', '-r', target];
+      await captureRemote(session, shellCommand(argv), { label: options.sudo ? 'sudo tar (check)' : 'test' }).catch((error: unknown) => {
         throw fail(`${target} does not exist on ${session.where} or is not readable${options.sudo ? ' with sudo -n' : ''}`, { cause: error });
       });
     } finally {
