@@ -2,7 +2,7 @@
  * The folder source's instance: GNU tar of a path, streamed. Loaded only when a job uses the
  * source (index.ts declares it).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { opendir, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { archiveRoot } from './archive-root.js';
 import { SourceError, describeSystemError, isSystemError } from '../../errors.js';
@@ -30,8 +30,14 @@ export function tarArguments(target: string, excludes: readonly string[]): strin
  * like: the run says so in a warning rather than reporting a plain success every night.
  */
 async function isEmptyFolder(path: string): Promise<boolean> {
-  const entries = await readdir(path).catch(() => undefined);
-  return entries !== undefined && entries.length === 0;
+  // One entry read, not the whole listing: a spool folder may hold millions.
+  const dir = await opendir(path).catch(() => undefined);
+  if (!dir) return false;
+  try {
+    return (await dir.read()) === null;
+  } finally {
+    await dir.close().catch(() => undefined);
+  }
 }
 
 export function create(options: SourceOptions<ReturnType<typeof FolderOptions>>): Source {
