@@ -12,13 +12,14 @@
  * IN_FLIGHT_BYTES are at the worker, and the input pauses while the consumer has not taken
  * what came back (backpressure).
  */
-import { Readable, finished as streamFinished } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
 import { PipelineError } from '../errors.js';
 import { encryptStream, type Encryption } from './encrypt.js';
 import { releaseWorker, takeWorker, workerAvailable } from './encrypt-worker-pool.js';
 import { transferable } from './openpgp-seipd.js';
 import { sessionKeyPackets } from './openpgp-session.js';
+import { whenBroken } from './streams.js';
 
 /** A file's encryption: `start` with its session key, its plaintext in `chunks`, then `end`. */
 export type ToWorker = { type: 'start'; sessionKey: Uint8Array } | { type: 'chunks'; chunks: Uint8Array[] } | { type: 'end' };
@@ -93,10 +94,7 @@ export async function encryptOffThread(input: Readable, encryption: Encryption, 
     inputEnded = true;
     if (ready.worker) endInput();
   });
-  // An error of the input, or its close before its end (its producer was stopped), is the
-  // output's error: never an end of file.
-  streamFinished(input, { writable: false }, (error) => {
-    if (!error) return;
+  whenBroken(input, (error) => {
     if (ready.output) ready.output.destroy(error);
     else early ??= error;
   });

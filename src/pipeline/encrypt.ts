@@ -6,7 +6,7 @@
  * (openpgp-seipd.ts); openpgp.js reads the keys and whatever the native reader does not know.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { PassThrough, Readable, Transform, finished } from 'node:stream';
+import { PassThrough, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type * as OpenPGP from 'openpgp';
 import { BackupError, ConfigError, PipelineError } from '../errors.js';
@@ -14,6 +14,7 @@ import { decryptNative } from './openpgp-read.js';
 import { sessionKeyPackets } from './openpgp-session.js';
 import { SeipdEncryptor } from './openpgp-seipd.js';
 import { notFoundMessage } from '../lib/process.js';
+import { whenBroken } from './streams.js';
 
 export type Encryption =
   | { kind: 'passphrase'; passphrase: string }
@@ -125,10 +126,7 @@ export async function encryptStream(input: Readable, encryption: Encryption): Pr
   // has no reader when the child exits, and the session key may take that long (recipients).
   const held = new PassThrough();
   let early: Error | undefined;
-  // An error of the input, or its close before its end (its producer was stopped), is the
-  // output's error: never an end of file.
-  finished(input, { writable: false }, (error) => {
-    if (!error) return;
+  whenBroken(input, (error) => {
     early ??= error;
     held.destroy(error);
   });

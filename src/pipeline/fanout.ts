@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { DestinationError, PipelineError, describeError } from '../errors.js';
 import { stallMessage, watchStalls } from './stall-watch.js';
+import { drainOrClose } from './streams.js';
 import { streamed } from '../lib/release-memory.js';
 
 export interface Branch {
@@ -46,8 +47,8 @@ interface LiveBranch {
   failed?: unknown;
   startedAt: number;
   failedNotify: Promise<void>;
-  /** Resolves when the branch is dropped (its controller aborted): one listener for the whole stream. */
-  dropped: Promise<void>;
+  /** Why the stall watchdog dropped it: its put may never settle, and is not waited for. */
+  stalled?: Error;
 }
 
 export async function fanOut(
@@ -69,8 +70,7 @@ export async function fanOut(
     const controller = new AbortController();
     const startedAt = performance.now();
     const put = b.start(stream, controller.signal);
-    const dropped = new Promise<void>((resolve) => controller.signal.addEventListener('abort', () => resolve(), { once: true }));
-    const branch: LiveBranch = { id: b.id, stream, controller, put, startedAt, failedNotify: Promise.resolve(), dropped };
+    const branch: LiveBranch = { id: b.id, stream, controller, put, startedAt, failedNotify: Promise.resolve() };
     branch.failedNotify = put.then(
       () => undefined,
       (error: unknown) => {
@@ -81,8 +81,6 @@ export async function fanOut(
     return branch;
   });
   const alive = () => live.filter((b) => b.failed === undefined);
-  /** Destinations dropped by the stall watchdog, with the reason reported for them. */
-  const stalled = new Map<LiveBranch, Error>();
 
   const abortAll = (reason: unknown) => {
     for (const b of live) {
@@ -115,7 +113,7 @@ export async function fanOut(
     const ids = culprit.ids();
     for (const b of alive().filter((x) => ids.includes(x.id))) {
       const error = new DestinationError(stallMessage(culprit, stallSeconds), { plugin: b.id });
-      stalled.set(b, error);
+      b.stalled = error;
       b.failed = error;
       b.controller.abort(error);
       b.stream.destroy();
@@ -137,11 +135,12 @@ export async function fanOut(
       for (const b of alive()) {
         if (!b.stream.write(buf)) {
           full.add(b.id);
-          const drained = new Promise<void>((r) => b.stream.once('drain', r)).then(() => {
+          // A branch that fails or is dropped has its stream destroyed: the wait ends with it.
+          const drained = drainOrClose(b.stream).then(() => {
             full.delete(b.id);
             watch.progressed();
           });
-          waits.push(Promise.race([drained, b.failedNotify, b.dropped]));
+          waits.push(Promise.race([drained, b.failedNotify]));
         }
       }
       if (waits.length) {
@@ -170,10 +169,9 @@ export async function fanOut(
 
   const results: BranchResult[] = [];
   for (const b of live) {
-    const stall = stalled.get(b);
-    if (stall) {
+    if (b.stalled) {
       // Its put may never settle (a write blocked on a hung mount): not waited for.
-      results.push({ id: b.id, ok: false, size: 0, error: streamError ?? stall, seconds: (performance.now() - b.startedAt) / 1000 });
+      results.push({ id: b.id, ok: false, size: 0, error: streamError ?? b.stalled, seconds: (performance.now() - b.startedAt) / 1000 });
       continue;
     }
     try {

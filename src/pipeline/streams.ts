@@ -1,8 +1,10 @@
 /** Stream plumbing shared by the pipeline. */
-import { Transform, type Readable, type Writable } from 'node:stream';
+import { Transform, finished, type Readable, type Writable } from 'node:stream';
 
 /** Waits until `sink` has room again or is gone, leaving no listener behind. */
-function drainOrClose(sink: Writable): Promise<void> {
+export function drainOrClose(sink: Writable): Promise<void> {
+  // Already destroyed: its 'close' may have been emitted before anyone listened.
+  if (sink.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       sink.off('drain', done);
@@ -53,6 +55,16 @@ export function throttle(bytesPerSecond: number): Transform {
       if (wait <= 0) callback(null, chunk);
       else setTimeout(() => callback(null, chunk), wait);
     },
+  });
+}
+
+/**
+ * Calls `onBroken` once if `input` fails: an error, or a close before its end (its producer was
+ * stopped). Such an input must never read as a whole stream that ended.
+ */
+export function whenBroken(input: Readable, onBroken: (error: Error) => void): void {
+  finished(input, { writable: false }, (error) => {
+    if (error) onBroken(error);
   });
 }
 

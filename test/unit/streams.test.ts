@@ -1,7 +1,7 @@
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it, vi } from 'vitest';
-import { throttle } from '../../src/pipeline/streams.js';
+import { drainOrClose, throttle, whenBroken } from '../../src/pipeline/streams.js';
 import { parseRate } from '../../src/config/fields.js';
 
 describe('stream plumbing', () => {
@@ -21,6 +21,40 @@ describe('stream plumbing', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('drainOrClose ends on drain, on close, and at once for a stream already destroyed (its close may be past)', async () => {
+    const full = new PassThrough({ highWaterMark: 4 });
+    expect(full.write('12345')).toBe(false);
+    const drained = drainOrClose(full);
+    full.read();
+    await drained;
+    const closing = new PassThrough({ highWaterMark: 4 });
+    closing.write('12345');
+    const closed = drainOrClose(closing);
+    closing.destroy();
+    await closed;
+    const gone = new PassThrough();
+    gone.destroy();
+    await new Promise((resolve) => setImmediate(resolve)); // its 'close' has been emitted
+    await drainOrClose(gone);
+    expect(gone.listenerCount('close')).toBe(0);
+  });
+
+  it('whenBroken reports an error and a close before the end, never a normal end', async () => {
+    const seen: string[] = [];
+    const ended = new PassThrough();
+    whenBroken(ended, (e) => seen.push(`ended: ${e.message}`));
+    ended.resume();
+    ended.end('x');
+    const failed = new PassThrough();
+    whenBroken(failed, (e) => seen.push(`failed: ${e.message}`));
+    failed.destroy(new Error('dumper died'));
+    const cut = new PassThrough();
+    whenBroken(cut, (e) => seen.push(`cut: ${(e as NodeJS.ErrnoException).code}`));
+    cut.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen.sort()).toEqual(['cut: ERR_STREAM_PREMATURE_CLOSE', 'failed: dumper died']);
   });
 
   it('parses rates', () => {
